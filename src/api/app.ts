@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Config } from '../config.js';
+import { type Logger, loggerOptions } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import dbPlugin from './plugins/db.js';
+import errorHandlerPlugin from './plugins/error-handler.js';
+import metricsPlugin from './plugins/metrics.js';
+import queuePlugin from './plugins/queue.js';
+import readinessPlugin from './plugins/readiness.js';
+import tenancyPlugin from './plugins/tenancy.js';
+import { documentRoutes } from './routes/documents/index.js';
+import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
+
+export interface AppOptions {
+  config: Config & { DATABASE_URL: string; REDIS_URL: string };
+  /** Share one registry with an in-process worker (`ingestd up`). */
+  metrics?: Metrics;
+  /** A parent logger; by default the app makes its own from config. */
+  logger?: Logger;
+}
+
+/** Request ids we accept from a client or proxy; anything else is replaced by our own. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the API: plugins first, then routes. Listening is the caller's business (see server.ts). */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config) }),
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Per-request info lines cost more than the requests themselves at high rates; debug keeps one.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: true }),
+    bodyLimit: config.BATCH_MAX_BYTES,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // Outlives a proxy's upstream keepalive, so a proxy never reuses a socket we are closing.
+    keepAliveTimeout: 72_000,
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { method: request.method, url: request.url, statusCode: reply.statusCode },
+      'request done',
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'ingestd',
+        description: 'Document ingestion: REST in, chunks in Postgres out.',
+        version: '0.1.0',
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(errorHandlerPlugin);
+  await app.register(readinessPlugin);
+  await app.register(tenancyPlugin);
+  await app.register(metricsPlugin, { metrics: options.metrics });
+  await app.register(dbPlugin, { connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX });
+  await app.register(queuePlugin, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
+
+  await app.register(healthRoutes, { readyTimeoutMs: config.READY_TIMEOUT_MS });
+  await app.register(metricsRoutes);
+  await app.register(documentRoutes, { prefix: '/api/v1/documents', config });
+  return app;
+}

@@ -1,0 +1,24 @@
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { type AppOptions, buildApp } from './app.js';
+
+export interface ApiNode {
+  app: FastifyInstance;
+  /** Where the node listens, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** /ready turns 503, the listener closes, in-flight requests finish, pools close. */
+  close(): Promise<void>;
+}
+
+/** Builds the app and listens on HOST:PORT. */
+export async function startApiNode(
+  options: AppOptions & { metrics?: Metrics; logger?: Logger },
+): Promise<ApiNode> {
+  const app = await buildApp(options);
+  await app.listen({ host: options.config.HOST, port: options.config.PORT });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.config.PORT;
+  const host = ['0.0.0.0', '::'].includes(options.config.HOST) ? '127.0.0.1' : options.config.HOST;
+  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+}

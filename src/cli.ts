@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runApi } from './commands/api.js';
+import { runMigrate } from './commands/migrate.js';
+import { runSetup } from './commands/setup.js';
+import { runUp } from './commands/up.js';
+import { runWorker } from './commands/worker.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { SetupError } from './stack/binaries.js';
+import { workerRoles } from './worker/worker-node.js';
+
+function positiveInt(value: string): string {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a positive integer');
+  return value;
+}
+
+/** Loads config (after flags have been copied into the environment) and a logger, then runs `command`. */
+async function run(
+  command: string,
+  action: (config: ReturnType<typeof loadConfig>, logger: ReturnType<typeof createLogger>) => Promise<void>,
+): Promise<void> {
+  try {
+    const config = loadConfig();
+    const logger = createLogger(config, { command });
+    await action(config, logger);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof SetupError) {
+      process.stderr.write(`ingestd ${command}: ${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`ingestd ${command} failed: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  }
+}
+
+const program = new Command('ingestd')
+  .description('Document ingestion service: REST in, clean text and chunks in Postgres out.')
+  .showHelpAfterError();
+
+program
+  .command('up')
+  .description(
+    'run everything locally: private Postgres and Redis (unless DATABASE_URL/REDIS_URL are set), an API node and a worker',
+  )
+  .option('-p, --port <port>', 'API port (env PORT, default 8080)', positiveInt)
+  .action(async (options: { port?: string }) => {
+    if (options.port) process.env.PORT = options.port;
+    await run('up', runUp);
+  });
+
+program
+  .command('api')
+  .description('run one stateless API node (needs DATABASE_URL and REDIS_URL)')
+  .option('-p, --port <port>', 'API port (env PORT, default 8080)', positiveInt)
+  .action(async (options: { port?: string }) => {
+    if (options.port) process.env.PORT = options.port;
+    await run('api', runApi);
+  });
+
+program
+  .command('worker')
+  .description('run one worker process (needs DATABASE_URL and REDIS_URL)')
+  .addOption(
+    new Option('-r, --role <role>', 'what the worker does').choices(workerRoles).default('processor'),
+  )
+  .option('-c, --concurrency <n>', 'jobs at once (env WORKER_CONCURRENCY, default 8)', positiveInt)
+  .action(async (options: { role: (typeof workerRoles)[number]; concurrency?: string }) => {
+    if (options.concurrency) process.env.WORKER_CONCURRENCY = options.concurrency;
+    await run('worker', (config, logger) => runWorker(config, logger, options.role));
+  });
+
+program
+  .command('migrate')
+  .description('apply database migrations (safe to run from many nodes at once)')
+  .action(async () => run('migrate', runMigrate));
+
+program
+  .command('setup')
+  .description('install PostgreSQL, Redis, nginx and promtool if missing (apt-get, as root)')
+  .action(async () => {
+    try {
+      runSetup((line) => process.stdout.write(`${line}\n`));
+    } catch (error) {
+      process.stderr.write(`ingestd setup: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+  });
+
+await program.parseAsync();

@@ -1,0 +1,12 @@
+import { allTools, installCommand, installTools, missingTools } from '../stack/binaries.js';
+
+/** Installs PostgreSQL, Redis, nginx and promtool when missing (apt-get, as root). */
+export function runSetup(print: (line: string) => void): void {
+  const missing = missingTools(allTools);
+  if (missing.length === 0) {
+    print('ingestd setup: postgres, redis, nginx and promtool are installed');
+    return;
+  }
+  installTools(missing, print);
+  print(`ingestd setup: installed ${missing.join(', ')} (${installCommand(missing)})`);
+}

@@ -1,0 +1,43 @@
+import { startApiNode } from '../api/server.js';
+import type { Config } from '../config.js';
+import type { Logger } from '../logger.js';
+import { Metrics } from '../metrics.js';
+import { onShutdownSignals } from '../shutdown.js';
+import { type LocalStack, startLocalStack } from '../stack/local-stack.js';
+import { migrate } from '../store/migrate.js';
+import { createPool } from '../store/pool.js';
+import { startWorkerNode } from '../worker/worker-node.js';
+import type { ConnectedConfig } from './shared.js';
+
+/**
+ * Everything in one process for a laptop or a first try: private Postgres and Redis (unless
+ * DATABASE_URL / REDIS_URL point elsewhere), migrations, an API node and a processor worker.
+ */
+export async function runUp(config: Config, logger: Logger): Promise<void> {
+  let stack: LocalStack | undefined;
+  if (!config.DATABASE_URL || !config.REDIS_URL) stack = await startLocalStack(config.DATA_DIR, logger);
+  const connected: ConnectedConfig = {
+    ...config,
+    DATABASE_URL: config.DATABASE_URL ?? (stack as LocalStack).databaseUrl,
+    REDIS_URL: config.REDIS_URL ?? (stack as LocalStack).redisUrl,
+  };
+  try {
+    const pool = createPool(
+      { connectionString: connected.DATABASE_URL, max: 1, applicationName: 'ingestd-migrate' },
+      logger,
+    );
+    await migrate(pool, logger).finally(() => pool.end());
+    const metrics = new Metrics();
+    const worker = await startWorkerNode({ config: connected, logger, role: 'processor', metrics });
+    const api = await startApiNode({ config: connected, logger, metrics });
+    onShutdownSignals(logger, config.SHUTDOWN_GRACE_MS, async () => {
+      await api.close();
+      await worker.close();
+      await stack?.stop();
+    });
+    logger.info({ url: api.url, docs: `${api.url}/docs` }, `ingestd is up at ${api.url} (Ctrl-C stops it)`);
+  } catch (error) {
+    await stack?.stop();
+    throw error;
+  }
+}

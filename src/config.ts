@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** Reads an integer from the environment; empty strings count as unset so defaults apply. */
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+/**
+ * Every setting ingestd reads, with its default. Parsed once at start-up; a bad value stops the
+ * process with a message naming the variable (see `loadConfig`).
+ */
+export const configSchema = z.object({
+  /** Postgres connection string. Unset: `ingestd up` starts a private Postgres. */
+  DATABASE_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+  /** Redis connection string. Unset: `ingestd up` starts a private Redis. */
+  REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).optional()),
+  /** Where `ingestd up` keeps its private Postgres and Redis data. Default ./.ingestd */
+  DATA_DIR: z.string().min(1).default('./.ingestd'),
+  /** Interface the API listens on. Default 0.0.0.0 */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** API port. Default 8080 */
+  PORT: int(0, 65535).default(8080),
+  /** Port of a worker process's /metrics listener; 0 turns it off. Default 9464 */
+  WORKER_METRICS_PORT: int(0, 65535).default(9464),
+  /** pino level. Default info */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Postgres connections per process. Default 10 */
+  PG_POOL_MAX: int(1, 1000).default(10),
+  /** Prefix of every Redis key ingestd's queues use; lets several deployments share a Redis. Default ingestd */
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
+    .default('ingestd'),
+  /** Jobs one worker process runs at once. Default 8 */
+  WORKER_CONCURRENCY: int(1, 1000).default(8),
+  /** Largest document accepted, in bytes of content. Default 10 MiB */
+  MAX_DOCUMENT_BYTES: int(1, 1024 ** 3).default(10 * 1024 * 1024),
+  /** Most documents in one batch request. Default 1000 */
+  BATCH_MAX_DOCUMENTS: int(1, 10_000).default(1000),
+  /** Largest batch request body, in bytes. Default 50 MiB */
+  BATCH_MAX_BYTES: int(1, 1024 ** 3).default(50 * 1024 * 1024),
+  /** Default words per chunk. Default 500 */
+  CHUNK_SIZE: int(1, 100_000).default(500),
+  /** Default words shared by neighbouring chunks. Default 50 */
+  CHUNK_OVERLAP: int(0, 99_999).default(50),
+  /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
+  READY_TIMEOUT_MS: int(10, 60_000).default(1000),
+  /** How long a graceful shutdown may take before the process exits anyway, in ms. Default 15000 */
+  SHUTDOWN_GRACE_MS: int(0, 600_000).default(15_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses the environment (or any record of strings) into a Config, or throws a ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const config = result.data;
+  if (config.CHUNK_OVERLAP >= config.CHUNK_SIZE) {
+    throw new ConfigError('invalid configuration:\n  CHUNK_OVERLAP: must be smaller than CHUNK_SIZE');
+  }
+  return config;
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+
+/**
+ * The contract between API nodes and workers. A job carries ids only: the document's bytes are
+ * in Postgres, committed before the job exists, so Redis never holds anything that cannot be rebuilt.
+ */
+export const PROCESSING_QUEUE = 'documents';
+export const PROCESS_VERSION_JOB = 'process-version';
+
+export const processVersionPayload = z.object({
+  documentId: z.uuid(),
+  version: z.number().int().positive(),
+  tenantId: z.string().min(1),
+  /** The request that created the version, so the worker's log lines can be joined to it. */
+  requestId: z.string().optional(),
+});
+export type ProcessVersionPayload = z.infer<typeof processVersionPayload>;
+
+/**
+ * One job id per (document, version): adding the same version twice while its job exists is a
+ * no-op in BullMQ. BullMQ forbids ':' in custom ids, hence the dash.
+ */
+export function processVersionJobId(documentId: string, version: number): string {
+  return `${documentId}-v${version}`;
+}

@@ -1,0 +1,60 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { QueueSnapshot } from '../metrics.js';
+import {
+  PROCESS_VERSION_JOB,
+  PROCESSING_QUEUE,
+  type ProcessVersionPayload,
+  processVersionJobId,
+} from './jobs.js';
+
+/** Attempts per job before a version is marked failed; transient errors back off exponentially. */
+const JOB_ATTEMPTS = 5;
+const BACKOFF_BASE_MS = 1_000;
+
+/** The producer side of the processing queue: API nodes add jobs, anyone can read its depth. */
+export class DocumentQueue {
+  readonly queue: Queue<ProcessVersionPayload>;
+
+  constructor(connection: Redis, prefix: string) {
+    this.queue = new Queue<ProcessVersionPayload>(PROCESSING_QUEUE, {
+      connection,
+      prefix,
+      defaultJobOptions: {
+        attempts: JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: BACKOFF_BASE_MS, jitter: 0.5 },
+        // Finished jobs are kept a while for inspection; Postgres is the record of truth.
+        removeOnComplete: { age: 3_600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3_600 },
+      },
+    });
+  }
+
+  /** Adds one job per version in one round trip. A version whose job still exists is not added twice. */
+  async enqueue(payloads: readonly ProcessVersionPayload[]): Promise<void> {
+    if (payloads.length === 0) return;
+    await this.queue.addBulk(
+      payloads.map((data) => ({
+        name: PROCESS_VERSION_JOB,
+        data,
+        opts: { jobId: processVersionJobId(data.documentId, data.version) },
+      })),
+    );
+  }
+
+  async snapshot(): Promise<QueueSnapshot> {
+    const [counts, oldest] = await Promise.all([
+      this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'),
+      this.queue.getJobs(['wait'], 0, 0, true),
+    ]);
+    const oldestTimestamp = oldest[0]?.timestamp;
+    return {
+      counts,
+      oldestWaitingAgeSeconds: oldestTimestamp ? Math.max(0, (Date.now() - oldestTimestamp) / 1000) : 0,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,34 @@
+import type { Logger } from './logger.js';
+
+/**
+ * The first SIGTERM or SIGINT starts `shutdown`; the process exits 0 when it finishes, or 1 when
+ * it overruns `graceMs`. A second signal exits at once, for an operator who will not wait.
+ */
+export function onShutdownSignals(logger: Logger, graceMs: number, shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const handle = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, graceMs }, 'shutting down');
+    const timer = setTimeout(() => {
+      logger.error({ graceMs }, 'shutdown overran its grace period: exiting');
+      process.exit(1);
+    }, graceMs);
+    timer.unref();
+    shutdown().then(
+      () => {
+        logger.info('shut down cleanly');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handle);
+  process.on('SIGINT', handle);
+}

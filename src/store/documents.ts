@@ -1,0 +1,123 @@
+import type { ChunkingSettings } from '../pipeline/chunk/settings.js';
+import type { Pool } from './pool.js';
+
+export type DocumentStatus = 'queued' | 'processing' | 'completed' | 'failed';
+
+/** A document to create, with its first version. Ids are made by the caller (UUIDv7). */
+export interface NewDocument {
+  id: string;
+  tenantId: string;
+  source: string;
+  externalId: string | null;
+  metadata: Record<string, unknown>;
+  contentType: string;
+  content: Buffer;
+  contentHash: Buffer;
+  chunking: ChunkingSettings;
+  requestId: string | null;
+}
+
+/** A document as the API shows it: the document row joined with its latest version. */
+export interface DocumentView {
+  id: string;
+  tenantId: string;
+  status: DocumentStatus;
+  version: number;
+  currentVersion: number | null;
+  source: string;
+  externalId: string | null;
+  contentType: string;
+  bytes: number;
+  chunkCount: number | null;
+  metadata: Record<string, unknown>;
+  errorCode: string | null;
+  errorMessage: string | null;
+  queuedAt: Date;
+  startedAt: Date | null;
+  extractedAt: Date | null;
+  chunkedAt: Date | null;
+  completedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * Creates documents and their first versions in one statement (so one round trip and one
+ * commit for a whole batch). Returns once the rows are durable.
+ */
+export async function insertDocuments(pool: Pool, documents: readonly NewDocument[]): Promise<void> {
+  if (documents.length === 0) return;
+  await pool.query(
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                            $7::bytea[], $8::bytea[], $9::text[], $10::text[])
+         AS t(id, tenant_id, source, external_id, metadata, content_type, raw_content, content_hash, chunking, request_id)
+     ), new_documents AS (
+       INSERT INTO documents (id, tenant_id, source, external_id, status, latest_version, content_hash, metadata)
+       SELECT id, tenant_id, source, external_id, 'queued', 1, content_hash, metadata::jsonb FROM input
+     )
+     INSERT INTO document_versions
+       (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content, chunking, status, request_id)
+     SELECT id, 1, tenant_id, content_hash, content_type, octet_length(raw_content), raw_content, chunking::jsonb,
+            'queued', request_id
+     FROM input`,
+    [
+      documents.map((d) => d.id),
+      documents.map((d) => d.tenantId),
+      documents.map((d) => d.source),
+      documents.map((d) => d.externalId),
+      documents.map((d) => JSON.stringify(d.metadata)),
+      documents.map((d) => d.contentType),
+      documents.map((d) => d.content),
+      documents.map((d) => d.contentHash),
+      documents.map((d) => JSON.stringify(d.chunking)),
+      documents.map((d) => d.requestId),
+    ],
+  );
+}
+
+const documentViewColumns = `
+  d.id, d.tenant_id AS "tenantId", d.status, d.latest_version AS version, d.current_version AS "currentVersion",
+  d.source, d.external_id AS "externalId", v.content_type AS "contentType", v.bytes,
+  v.chunk_count AS "chunkCount", d.metadata, v.error_code AS "errorCode", v.error_message AS "errorMessage",
+  v.queued_at AS "queuedAt", v.started_at AS "startedAt", v.extracted_at AS "extractedAt",
+  v.chunked_at AS "chunkedAt", v.completed_at AS "completedAt", d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
+
+export async function findDocument(
+  pool: Pool,
+  tenantId: string,
+  id: string,
+): Promise<DocumentView | undefined> {
+  const { rows } = await pool.query<DocumentView>(
+    `SELECT ${documentViewColumns}
+     FROM documents d JOIN document_versions v ON v.document_id = d.id AND v.version = d.latest_version
+     WHERE d.id = $1 AND d.tenant_id = $2`,
+    [id, tenantId],
+  );
+  return rows[0];
+}
+
+export interface DocumentFilter {
+  tenantId: string;
+  status?: DocumentStatus | undefined;
+  source?: string | undefined;
+  /** Only documents created before this one (ids are time-ordered UUIDv7). */
+  beforeId?: string | undefined;
+  limit: number;
+}
+
+/** Newest first, keyset-paginated on the time-ordered id. */
+export async function listDocuments(pool: Pool, filter: DocumentFilter): Promise<DocumentView[]> {
+  const { rows } = await pool.query<DocumentView>(
+    `SELECT ${documentViewColumns}
+     FROM documents d JOIN document_versions v ON v.document_id = d.id AND v.version = d.latest_version
+     WHERE d.tenant_id = $1
+       AND ($2::text IS NULL OR d.status = $2)
+       AND ($3::text IS NULL OR d.source = $3)
+       AND ($4::uuid IS NULL OR d.id < $4)
+     ORDER BY d.id DESC
+     LIMIT $5`,
+    [filter.tenantId, filter.status ?? null, filter.source ?? null, filter.beforeId ?? null, filter.limit],
+  );
+  return rows;
+}

@@ -1,0 +1,46 @@
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+/** Options every ingestd Postgres pool shares. */
+export interface PoolOptions {
+  connectionString: string;
+  /** Most connections held at once. */
+  max: number;
+  /** Name shown in pg_stat_activity, so an operator can tell api from worker connections. */
+  applicationName: string;
+}
+
+/**
+ * A pg pool whose idle-client errors are logged instead of crashing the process: a Postgres
+ * restart must cost failed queries, never the node.
+ */
+export function createPool(options: PoolOptions, logger: Logger): Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max,
+    application_name: options.applicationName,
+    connectionTimeoutMillis: 5_000,
+    idleTimeoutMillis: 30_000,
+  });
+  pool.on('error', (error) => logger.warn({ err: error }, 'idle postgres client failed'));
+  return pool;
+}
+
+/** Runs `work` in one transaction on one client, rolling back if it throws. */
+export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,108 @@
+import { performance } from 'node:perf_hooks';
+import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { coerceError, DocumentError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics.js';
+import { chunkingSettings } from '../pipeline/chunk/settings.js';
+import { processDocument } from '../pipeline/process.js';
+import { PROCESSING_QUEUE, type ProcessVersionPayload, processVersionPayload } from '../queue/jobs.js';
+import type { Pool } from '../store/pool.js';
+import { claimVersion, completeVersion, failVersion } from '../store/versions.js';
+
+export interface ProcessorDeps {
+  pool: Pool;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export type ProcessOutcome = 'completed' | 'skipped';
+
+/**
+ * Processes one version: claim it in Postgres, run the pipeline, store text and chunks in one
+ * transaction. Bad input fails the version at once (no retry can help); anything else is thrown
+ * for BullMQ to retry with backoff, and the last attempt marks the version failed.
+ */
+export async function processVersion(
+  deps: ProcessorDeps,
+  payload: ProcessVersionPayload,
+  attempt: { number: number; isLast: boolean },
+): Promise<ProcessOutcome> {
+  const { pool, metrics } = deps;
+  const ref = { documentId: payload.documentId, version: payload.version };
+  const logger = deps.logger.child({ ...ref, requestId: payload.requestId, attempt: attempt.number });
+  const started = performance.now();
+  try {
+    const claimed = await claimVersion(pool, ref);
+    if (!claimed) {
+      logger.debug('version already completed or deleted; nothing to do');
+      return 'skipped';
+    }
+    const chunking = chunkingSettings.parse(claimed.chunking);
+    const { text, chunks, timings } = processDocument(claimed.rawContent, claimed.contentType, chunking);
+    const extractedAt = new Date(Date.now() - timings.chunkMs);
+    const chunkedAt = new Date();
+    const storeStarted = performance.now();
+    const stored = await completeVersion(pool, ref, {
+      tenantId: claimed.tenantId,
+      text,
+      chunks,
+      extractedAt,
+      chunkedAt,
+    });
+    const storeMs = performance.now() - storeStarted;
+    if (!stored) {
+      logger.info('version was completed by another delivery; kept the first result');
+      return 'skipped';
+    }
+    metrics.stageDuration.observe({ stage: 'extract' }, timings.extractMs / 1000);
+    metrics.stageDuration.observe({ stage: 'chunk' }, timings.chunkMs / 1000);
+    metrics.stageDuration.observe({ stage: 'store' }, storeMs / 1000);
+    metrics.stageDuration.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+    metrics.documentsCompleted.inc();
+    logger.debug({ chunks: chunks.length }, 'version completed');
+    return 'completed';
+  } catch (thrown) {
+    const error = coerceError(thrown);
+    const permanent = error instanceof DocumentError && !error.retryable;
+    if (permanent || attempt.isLast) {
+      const code = error instanceof DocumentError ? error.code : 'processing_failed';
+      await failVersion(pool, ref, { code, message: error.message });
+      metrics.documentsFailed.inc({ code });
+      logger.warn({ err: error, code }, 'version failed');
+      if (permanent) throw new UnrecoverableError(`${code}: ${error.message}`);
+    } else {
+      logger.warn({ err: error }, 'version attempt failed; will retry');
+    }
+    throw error;
+  }
+}
+
+export interface ProcessorWorkerOptions extends ProcessorDeps {
+  connection: Redis;
+  prefix: string;
+  concurrency: number;
+}
+
+/** The BullMQ worker of the `processor` role. Its owner closes it. */
+export function createProcessorWorker(
+  options: ProcessorWorkerOptions,
+): Worker<ProcessVersionPayload, ProcessOutcome> {
+  const { connection, prefix, concurrency, ...deps } = options;
+  const worker = new Worker<ProcessVersionPayload, ProcessOutcome>(
+    PROCESSING_QUEUE,
+    async (job: Job<ProcessVersionPayload>) => {
+      const parsed = processVersionPayload.safeParse(job.data);
+      if (!parsed.success) throw new UnrecoverableError(`malformed job payload: ${parsed.error.message}`);
+      const payload = parsed.data;
+      const maxAttempts = job.opts.attempts ?? 1;
+      return processVersion(deps, payload, {
+        number: job.attemptsMade + 1,
+        isLast: job.attemptsMade + 1 >= maxAttempts,
+      });
+    },
+    { connection, prefix, concurrency, autorun: true },
+  );
+  worker.on('error', (error) => deps.logger.error({ err: error }, 'processor worker error'));
+  return worker;
+}

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      PORT: 8080,
+      HOST: '0.0.0.0',
+      DATA_DIR: './.ingestd',
+      CHUNK_SIZE: 500,
+      CHUNK_OVERLAP: 50,
+      WORKER_CONCURRENCY: 8,
+      QUEUE_PREFIX: 'ingestd',
+    });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it('coerces numbers and treats empty strings as unset', () => {
+    const config = loadConfig({ PORT: '9000', DATABASE_URL: '', WORKER_CONCURRENCY: '32' });
+    expect(config.PORT).toBe(9000);
+    expect(config.WORKER_CONCURRENCY).toBe(32);
+    expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://localhost/db'],
+    ['REDIS_URL', 'not a url'],
+    ['LOG_LEVEL', 'loud'],
+    ['QUEUE_PREFIX', 'has space'],
+    ['WORKER_CONCURRENCY', '0'],
+  ])('names %s when it is %j', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrowError(
+      new RegExp(`^invalid configuration:[\\s\\S]*${name}:`),
+    );
+  });
+
+  it('refuses an overlap that is not smaller than the chunk size', () => {
+    expect(() => loadConfig({ CHUNK_SIZE: '100', CHUNK_OVERLAP: '100' })).toThrowError(ConfigError);
+    expect(() => loadConfig({ CHUNK_SIZE: '100', CHUNK_OVERLAP: '100' })).toThrowError(/CHUNK_OVERLAP/);
+  });
+});

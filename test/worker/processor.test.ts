@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import type { Logger } from '../../src/logger.js';
+import { Metrics } from '../../src/metrics.js';
+import { insertDocuments } from '../../src/store/documents.js';
+import { createPool, type Pool } from '../../src/store/pool.js';
+import { processVersion } from '../../src/worker/processor.js';
+import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
+import { createTestConfig, eventually, numberedWords, silentLogger } from '../helpers/context.js';
+
+/** Log lines the worker writes, parsed, so tests can look for a request id in them. */
+const logLines: Record<string, unknown>[] = [];
+const capture = new Writable({
+  write(chunk, _encoding, done) {
+    for (const line of String(chunk).split('\n').filter(Boolean)) logLines.push(JSON.parse(line));
+    done();
+  },
+});
+const workerLogger = pino({ level: 'debug' }, capture) as unknown as Logger;
+
+let app: Awaited<ReturnType<typeof buildApp>>;
+let worker: WorkerNode;
+let pool: Pool;
+
+beforeAll(async () => {
+  const config = await createTestConfig();
+  app = await buildApp({ config });
+  await app.ready();
+  worker = await startWorkerNode({ config, logger: workerLogger, role: 'processor', metrics: new Metrics() });
+  pool = createPool({ connectionString: config.DATABASE_URL, max: 4, applicationName: 'test' }, silentLogger);
+});
+afterAll(async () => {
+  await worker?.close();
+  await app?.close();
+  await pool?.end();
+});
+
+async function submit(body: object, headers: Record<string, string> = {}): Promise<string> {
+  const response = await app.inject({ method: 'POST', url: '/api/v1/documents', payload: body, headers });
+  expect(response.statusCode).toBe(202);
+  return response.json().id;
+}
+
+async function settled(id: string) {
+  return eventually(
+    async () => {
+      const body = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
+      return ['completed', 'failed'].includes(body.status) ? body : undefined;
+    },
+    15_000,
+    `document ${id} to finish`,
+  );
+}
+
+async function chunkRows(id: string) {
+  const { rows } = await pool.query(
+    'SELECT chunk_index, word_count, text FROM chunks WHERE document_id = $1 ORDER BY version, chunk_index',
+    [id],
+  );
+  return rows;
+}
+
+/** A document committed without a job, so a test can drive processVersion by hand. */
+async function insertUnqueued(content: string): Promise<string> {
+  const id = uuidv7();
+  const bytes = Buffer.from(content);
+  await insertDocuments(pool, [
+    {
+      id,
+      tenantId: 'default',
+      source: 'test',
+      externalId: null,
+      metadata: {},
+      contentType: 'text/plain',
+      content: bytes,
+      contentHash: createHash('sha256').update(bytes).digest(),
+      chunking: { strategy: 'words', size: 500, overlap: 50 },
+      requestId: null,
+    },
+  ]);
+  return id;
+}
+
+const deps = () => ({ pool, metrics: new Metrics(), logger: silentLogger });
+const firstAttempt = { number: 1, isLast: false };
+
+describe('processing a document', () => {
+  it('takes a posted document to completed with chunks of 500 words overlapping by 50', async () => {
+    const id = await submit({ content: numberedWords(1000) });
+    const document = await settled(id);
+    expect(document).toMatchObject({ status: 'completed', chunkCount: 3, currentVersion: 1, error: null });
+    for (const stage of ['startedAt', 'extractedAt', 'chunkedAt', 'completedAt']) {
+      expect(document.stages[stage], stage).toEqual(expect.any(String));
+    }
+
+    const page1 = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}/chunks?limit=2` })).json();
+    expect(page1.items).toHaveLength(2);
+    expect(page1.nextCursor).toEqual(expect.any(String));
+    const page2 = (
+      await app.inject({
+        method: 'GET',
+        url: `/api/v1/documents/${id}/chunks?limit=2&cursor=${page1.nextCursor}`,
+      })
+    ).json();
+    expect(page2.nextCursor).toBeNull();
+    const chunks = [...page1.items, ...page2.items];
+    expect(chunks.map((c) => c.index)).toEqual([0, 1, 2]);
+    expect(chunks.map((c) => c.text.split(' ')[0])).toEqual(['w0', 'w450', 'w900']);
+    expect(chunks.map((c) => c.wordCount)).toEqual([500, 500, 100]);
+    expect(chunks.every((c) => c.tokenCount > c.wordCount)).toBe(true);
+
+    const { rows } = await pool.query('SELECT extracted_text FROM document_versions WHERE document_id = $1', [
+      id,
+    ]);
+    for (const chunk of chunks) expect(rows[0].extracted_text.slice(chunk.start, chunk.end)).toBe(chunk.text);
+  });
+
+  it('processes Markdown with its headings kept in the text', async () => {
+    const id = await submit({
+      content: '# Title\n\nSome text.\n\n## Part\n\nMore.',
+      contentType: 'text/markdown',
+    });
+    expect(await settled(id)).toMatchObject({
+      status: 'completed',
+      contentType: 'text/markdown',
+      chunkCount: 1,
+    });
+    expect((await chunkRows(id))[0].text).toBe('# Title\n\nSome text.\n\n## Part\n\nMore.');
+  });
+
+  it('fails a document without text at once, with its code, and does not retry it', async () => {
+    const id = await submit({ content: ' \n\t ' });
+    const document = await settled(id);
+    expect(document).toMatchObject({ status: 'failed', error: { code: 'empty' }, chunkCount: null });
+    const { rows } = await pool.query('SELECT attempts FROM document_versions WHERE document_id = $1', [id]);
+    expect(rows[0].attempts).toBe(1);
+    const job = await app.documentQueue.queue.getJob(`${id}-v1`);
+    expect(await job?.getState()).toBe('failed');
+    expect(job?.attemptsMade).toBe(1);
+  });
+
+  it("carries the creating request's id into the worker's log lines", async () => {
+    const id = await submit({ content: 'traceable words' }, { 'x-request-id': 'trace-me-42' });
+    await settled(id);
+    const lines = logLines.filter((line) => line.documentId === id);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((line) => line.requestId === 'trace-me-42')).toBe(true);
+  });
+});
+
+describe('processing the same version more than once', () => {
+  it('skips a version that is already completed and keeps its one set of chunks', async () => {
+    const id = await submit({ content: numberedWords(1000) });
+    await settled(id);
+    const before = await chunkRows(id);
+    const outcome = await processVersion(
+      deps(),
+      { documentId: id, version: 1, tenantId: 'default' },
+      firstAttempt,
+    );
+    expect(outcome).toBe('skipped');
+    expect(await chunkRows(id)).toEqual(before);
+  });
+
+  it('replaces rather than adds chunks when a version is run again from the start', async () => {
+    const id = await insertUnqueued(numberedWords(1000));
+    const ref = { documentId: id, version: 1, tenantId: 'default' };
+    expect(await processVersion(deps(), ref, firstAttempt)).toBe('completed');
+    // As if a crash had lost the completion: the version is queued again and re-delivered.
+    await pool.query(`UPDATE document_versions SET status = 'queued' WHERE document_id = $1`, [id]);
+    expect(await processVersion(deps(), ref, firstAttempt)).toBe('completed');
+    const rows = await chunkRows(id);
+    expect(rows.map((row) => row.chunk_index)).toEqual([0, 1, 2]);
+  });
+
+  it('lets exactly one of two concurrent deliveries store chunks', async () => {
+    const id = await insertUnqueued(numberedWords(1000));
+    const ref = { documentId: id, version: 1, tenantId: 'default' };
+    const outcomes = await Promise.all([
+      processVersion(deps(), ref, firstAttempt),
+      processVersion(deps(), ref, firstAttempt),
+    ]);
+    expect(outcomes.sort()).toEqual(['completed', 'skipped']);
+    expect((await chunkRows(id)).map((row) => row.chunk_index)).toEqual([0, 1, 2]);
+  });
+});
