@@ -45,6 +45,11 @@ export const configSchema = z.object({
   CHUNK_OVERLAP: int(0, 99_999).default(50),
   /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
   READY_TIMEOUT_MS: int(10, 60_000).default(1000),
+  /**
+   * After a shutdown signal, how long /ready answers 503 while still serving, so a load balancer
+   * stops sending traffic before the listener closes, in ms. Default 0 (set ~5000 behind a balancer)
+   */
+  SHUTDOWN_DRAIN_MS: int(0, 600_000).default(0),
   /** How long a graceful shutdown may take before the process exits anyway, in ms. Default 15000 */
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(15_000),
 });

@@ -20,5 +20,13 @@ export async function startApiNode(
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.config.PORT;
   const host = ['0.0.0.0', '::'].includes(options.config.HOST) ? '127.0.0.1' : options.config.HOST;
-  return { app, url: `http://${host}:${port}`, close: () => app.close() };
+  const close = async () => {
+    app.readiness.shuttingDown = true;
+    if (options.config.SHUTDOWN_DRAIN_MS > 0) {
+      app.log.info({ drainMs: options.config.SHUTDOWN_DRAIN_MS }, 'draining: /ready answers 503');
+      await new Promise((resolve) => setTimeout(resolve, options.config.SHUTDOWN_DRAIN_MS));
+    }
+    await app.close();
+  };
+  return { app, url: `http://${host}:${port}`, close };
 }

@@ -21,23 +21,24 @@ export async function startLocalStack(dataDir: string, logger: Logger): Promise<
   if (missingTools(needed).length > 0) installTools(needed, (line) => logger.info(line));
   const root = path.resolve(dataDir);
   const postgres = await PostgresServer.start({ dataDir: path.join(root, 'postgres') });
-  let redis: RedisServer;
+  let redis: RedisServer | undefined;
   try {
     redis = await RedisServer.start({ dataDir: path.join(root, 'redis') });
     await postgres.createDatabase(LOCAL_DATABASE);
   } catch (error) {
-    await postgres.stop();
+    await Promise.allSettled([postgres.stop(), redis?.stop()]);
     throw error;
   }
+  const started = redis;
   logger.info(
     { postgresPort: postgres.port, redisPort: redis.port, dataDir: root },
     'local postgres and redis started',
   );
   return {
     databaseUrl: postgres.url(LOCAL_DATABASE),
-    redisUrl: redis.url,
+    redisUrl: started.url,
     async stop() {
-      await Promise.allSettled([redis.stop(), postgres.stop()]);
+      await Promise.allSettled([started.stop(), postgres.stop()]);
     },
   };
 }
