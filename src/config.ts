@@ -43,6 +43,10 @@ export const configSchema = z.object({
   CHUNK_SIZE: int(1, 100_000).default(500),
   /** Default words shared by neighbouring chunks. Default 50 */
   CHUNK_OVERLAP: int(0, 99_999).default(50),
+  /** How often a worker looks for versions left queued without a job (lost enqueue), in ms. Default 30000 */
+  SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  /** A version queued this long is enqueued again (a no-op if its job exists), in ms. Default 60000 */
+  SWEEP_STALE_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
   READY_TIMEOUT_MS: int(10, 60_000).default(1000),
   /**

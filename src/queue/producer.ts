@@ -8,6 +8,9 @@ import {
   processVersionJobId,
 } from './jobs.js';
 
+/** Longest an enqueue may take: BullMQ waits for a connection that may never come. */
+const ENQUEUE_TIMEOUT_MS = 2_000;
+
 /** Attempts per job before a version is marked failed; transient errors back off exponentially. */
 const JOB_ATTEMPTS = 5;
 const BACKOFF_BASE_MS = 1_000;
@@ -30,16 +33,32 @@ export class DocumentQueue {
     });
   }
 
-  /** Adds one job per version in one round trip. A version whose job still exists is not added twice. */
+  /**
+   * Adds one job per version in one round trip. A version whose job still exists is not added
+   * twice. Rejects after ENQUEUE_TIMEOUT_MS rather than waiting for Redis to come back.
+   */
   async enqueue(payloads: readonly ProcessVersionPayload[]): Promise<void> {
     if (payloads.length === 0) return;
-    await this.queue.addBulk(
+    const adding = this.queue.addBulk(
       payloads.map((data) => ({
         name: PROCESS_VERSION_JOB,
         data,
         opts: { jobId: processVersionJobId(data.documentId, data.version) },
       })),
     );
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`enqueue took over ${ENQUEUE_TIMEOUT_MS} ms`)),
+        ENQUEUE_TIMEOUT_MS,
+      );
+    });
+    adding.catch(() => {}); // a late failure after the timeout is already accounted for
+    try {
+      await Promise.race([adding, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async snapshot(): Promise<QueueSnapshot> {

@@ -26,10 +26,6 @@ export interface WorkerNode {
   metricsPort?: number;
 }
 
-/** How often the sweeper looks for versions whose enqueue was lost, and how old they must be. */
-const SWEEP_INTERVAL_MS = 30_000;
-const SWEEP_STALE_AFTER_MS = 60_000;
-
 /** Runs one worker process of the given role. */
 export async function startWorkerNode(options: WorkerNodeOptions): Promise<WorkerNode> {
   const { config, role } = options;
@@ -53,8 +49,8 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     pool,
     queue,
     logger,
-    intervalMs: SWEEP_INTERVAL_MS,
-    staleAfterMs: SWEEP_STALE_AFTER_MS,
+    intervalMs: config.SWEEP_INTERVAL_MS,
+    staleAfterMs: config.SWEEP_STALE_AFTER_MS,
   });
 
   let metricsServer: http.Server | undefined;

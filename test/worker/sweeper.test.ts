@@ -1,0 +1,60 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { RedisServer } from '../../src/stack/redis-server.js';
+import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
+import { createTestConfig, eventually, silentLogger } from '../helpers/context.js';
+
+// Stops Redis, so it has a Redis of its own.
+let redis: RedisServer;
+let redisDir: string;
+let app: Awaited<ReturnType<typeof buildApp>>;
+let worker: WorkerNode;
+
+beforeAll(async () => {
+  redisDir = mkdtempSync(path.join(os.tmpdir(), 'ingestd-sweeper-'));
+  redis = await RedisServer.start({ dataDir: redisDir, persistent: false });
+  const config = await createTestConfig({
+    REDIS_URL: redis.url,
+    SWEEP_INTERVAL_MS: '200',
+    SWEEP_STALE_AFTER_MS: '500',
+  });
+  app = await buildApp({ config });
+  await app.ready();
+  worker = await startWorkerNode({ config, logger: silentLogger, role: 'processor' });
+});
+afterAll(async () => {
+  await worker?.close();
+  await app?.close();
+  await redis?.stop();
+  rmSync(redisDir, { recursive: true, force: true });
+});
+
+describe('the sweeper', () => {
+  it('enqueues a document accepted while Redis was down once Redis is back, and it completes', async () => {
+    await redis.stop();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/documents',
+      payload: { content: 'accepted while the queue was unreachable' },
+    });
+    expect(response.statusCode).toBe(202);
+    const { id } = response.json();
+    expect((await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json().status).toBe(
+      'queued',
+    );
+
+    await redis.restart();
+    const document = await eventually(
+      async () => {
+        const body = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
+        return body.status === 'completed' ? body : undefined;
+      },
+      20_000,
+      'the document to complete after Redis came back',
+    );
+    expect(document.chunkCount).toBe(1);
+  });
+});
