@@ -17,6 +17,7 @@ CREATE TABLE documents (
 
 CREATE INDEX documents_status_created_idx ON documents (status, created_at);
 CREATE INDEX documents_tenant_idx ON documents (tenant_id, id);
+CREATE INDEX documents_tenant_status_idx ON documents (tenant_id, status, id);
 CREATE INDEX documents_tenant_source_idx ON documents (tenant_id, source, id);
 CREATE INDEX documents_external_id_idx ON documents (tenant_id, source, external_id) WHERE external_id IS NOT NULL;
 -- Few rows are mid-flight at any time; this keeps "what is stuck in processing?" cheap.
@@ -52,7 +53,8 @@ CREATE TABLE document_versions (
 ALTER TABLE document_versions ALTER COLUMN raw_content SET COMPRESSION lz4;
 ALTER TABLE document_versions ALTER COLUMN extracted_text SET COMPRESSION lz4;
 
-CREATE INDEX document_versions_status_created_idx ON document_versions (status, created_at);
+-- The sweeper's two questions: what has been queued, or processing, for too long?
+CREATE INDEX document_versions_queued_idx ON document_versions (created_at) WHERE status = 'queued';
 CREATE INDEX document_versions_processing_idx ON document_versions (updated_at) WHERE status = 'processing';
 
 CREATE TABLE chunks (

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_CHUNK_WORDS, maxOverlap } from './pipeline/chunk/settings.js';
 
 /** Reads an integer from the environment; empty strings count as unset so defaults apply. */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -40,9 +41,9 @@ export const configSchema = z.object({
   /** Largest batch request body, in bytes. Default 50 MiB */
   BATCH_MAX_BYTES: int(1, 1024 ** 3).default(50 * 1024 * 1024),
   /** Default words per chunk. Default 500 */
-  CHUNK_SIZE: int(1, 100_000).default(500),
-  /** Default words shared by neighbouring chunks. Default 50 */
-  CHUNK_OVERLAP: int(0, 99_999).default(50),
+  CHUNK_SIZE: int(1, MAX_CHUNK_WORDS).default(500),
+  /** Default words shared by neighbouring chunks, at most half of CHUNK_SIZE. Default 50 */
+  CHUNK_OVERLAP: int(0, maxOverlap(MAX_CHUNK_WORDS)).default(50),
   /** How often a worker looks for versions left queued without a job (lost enqueue), in ms. Default 30000 */
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   /** A version queued this long is enqueued again (a no-op if its job exists), in ms. Default 60000 */
@@ -72,8 +73,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   }
   const config = result.data;
-  if (config.CHUNK_OVERLAP >= config.CHUNK_SIZE) {
-    throw new ConfigError('invalid configuration:\n  CHUNK_OVERLAP: must be smaller than CHUNK_SIZE');
+  if (config.CHUNK_OVERLAP > maxOverlap(config.CHUNK_SIZE)) {
+    throw new ConfigError('invalid configuration:\n  CHUNK_OVERLAP: must be at most half of CHUNK_SIZE');
   }
   return config;
 }

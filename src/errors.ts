@@ -44,3 +44,31 @@ export function coerceError(thrown: unknown): Error {
   if (thrown instanceof Error) return thrown;
   return new Error(typeof thrown === 'string' ? thrown : 'non-error thrown', { cause: thrown });
 }
+
+/** Postgres SQLSTATE classes and codes that mean "unavailable now", not "this request is wrong". */
+// 57014 is a statement cancelled by statement_timeout: lock contention that a later try may not meet.
+const transientSqlStates = new Set(['53300', '55P03', '57014', '57P01', '57P02', '57P03', '40001', '40P01']);
+const transientNetworkCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * True for errors a retry may cure: lost or refused connections, pool timeouts, server
+ * shutdown, too many connections, serialization failures and deadlocks.
+ */
+export function isTransientError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (transientSqlStates.has(code) || code.startsWith('08')) return true;
+    if (transientNetworkCodes.has(code)) return true;
+  }
+  return /timeout exceeded when trying to connect|Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+    error.message,
+  );
+}

@@ -6,8 +6,8 @@ export interface QueueSnapshot {
   oldestWaitingAgeSeconds: number;
 }
 
-export const processingStages = ['extract', 'chunk', 'store', 'total'] as const;
-export type ProcessingStage = (typeof processingStages)[number];
+/** A scrape must not hang on a Redis that is down: the process metrics matter most then. */
+const QUEUE_SNAPSHOT_TIMEOUT_MS = 1_000;
 
 /**
  * Every prom-client metric of one process, in one registry. A process that runs both an API
@@ -27,6 +27,12 @@ export class Metrics {
   readonly documentsAccepted = new Counter({
     name: 'ingestd_documents_accepted_total',
     help: 'Documents committed to Postgres and acknowledged to the client.',
+    registers: [this.registry],
+  });
+
+  readonly enqueueFailures = new Counter({
+    name: 'ingestd_enqueue_failures_total',
+    help: 'Committed versions whose job could not be enqueued at once (the sweeper enqueues them later).',
     registers: [this.registry],
   });
 
@@ -52,21 +58,21 @@ export class Metrics {
   });
 
   private queueSnapshot: (() => Promise<QueueSnapshot>) | undefined;
+  private queueRefresh: Promise<void> | undefined;
 
   readonly queueJobs = new Gauge({
     name: 'ingestd_queue_jobs',
     help: 'Jobs in the processing queue by state.',
     labelNames: ['state'] as const,
     registers: [this.registry],
-    collect: async () => {
-      await this.collectQueue();
-    },
+    collect: () => this.refreshQueue(),
   });
 
   readonly queueOldestWaitingAge = new Gauge({
     name: 'ingestd_queue_oldest_waiting_age_seconds',
     help: 'Age of the oldest job waiting in the processing queue (0 when none wait).',
     registers: [this.registry],
+    collect: () => this.refreshQueue(),
   });
 
   constructor() {
@@ -87,14 +93,31 @@ export class Metrics {
     this.queueSnapshot = snapshot;
   }
 
-  private async collectQueue(): Promise<void> {
-    if (!this.queueSnapshot) return;
-    try {
-      const { counts, oldestWaitingAgeSeconds } = await this.queueSnapshot();
-      for (const [state, count] of Object.entries(counts)) this.queueJobs.set({ state }, count);
-      this.queueOldestWaitingAge.set(oldestWaitingAgeSeconds);
-    } catch {
-      // Redis unreachable: keep the last values rather than failing the whole scrape.
-    }
+  /** One Redis read per scrape, shared by both queue gauges, and never longer than a second. */
+  private refreshQueue(): Promise<void> {
+    const snapshot = this.queueSnapshot;
+    if (!snapshot) return Promise.resolve();
+    this.queueRefresh ??= (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const { counts, oldestWaitingAgeSeconds } = await Promise.race([
+          snapshot(),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(
+              () => reject(new Error('queue snapshot timed out')),
+              QUEUE_SNAPSHOT_TIMEOUT_MS,
+            );
+          }),
+        ]);
+        for (const [state, count] of Object.entries(counts)) this.queueJobs.set({ state }, count);
+        this.queueOldestWaitingAge.set(oldestWaitingAgeSeconds);
+      } catch {
+        // Redis unreachable: keep the last values rather than failing the whole scrape.
+      } finally {
+        clearTimeout(timer);
+        this.queueRefresh = undefined;
+      }
+    })();
+    return this.queueRefresh;
   }
 }

@@ -43,8 +43,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     onConstructorPoisoning: 'error',
     // Outlives a proxy's upstream keepalive, so a proxy never reuses a socket we are closing.
     keepAliveTimeout: 72_000,
-    return503OnClosing: true,
+    // Our readiness plugin answers requests that arrive during shutdown, with our error body.
+    return503OnClosing: false,
+    // Bounds how long one request (a slow upload included) may hold a socket. Node's default is
+    // disabled by Fastify; nginx's own timeouts are shorter still.
+    requestTimeout: 120_000,
   });
+  // JSON only: a text/plain body would otherwise reach the JSON schemas as a string.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', async (request, reply) => {

@@ -5,10 +5,7 @@ import { createPool } from '../store/pool.js';
 import { requireServers } from './shared.js';
 
 export async function runMigrate(config: Config, logger: Logger): Promise<void> {
-  const { DATABASE_URL } = requireServers(
-    { ...config, REDIS_URL: config.REDIS_URL ?? 'redis://unused' },
-    'migrate',
-  );
+  const { DATABASE_URL } = requireServers(config, 'migrate', ['DATABASE_URL']);
   const pool = createPool(
     { connectionString: DATABASE_URL, max: 1, applicationName: 'ingestd-migrate' },
     logger,

@@ -16,7 +16,6 @@ export function isSupportedContentType(contentType: string): boolean {
 /** Decides which extractor reads a version. Only declared types exist so far; byte sniffing comes with binary formats. */
 export function detectContentType(declared: string): SupportedContentType {
   const mediaType = mediaTypeOf(declared);
-  if (mediaType === 'text/x-markdown') return 'text/markdown';
   if (isSupportedContentType(mediaType)) return mediaType as SupportedContentType;
   throw new DocumentError('unsupported_type', `no extractor for content type "${mediaType}"`, false);
 }

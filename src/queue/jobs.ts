@@ -23,3 +23,19 @@ export type ProcessVersionPayload = z.infer<typeof processVersionPayload>;
 export function processVersionJobId(documentId: string, version: number): string {
   return `${documentId}-v${version}`;
 }
+
+/** The job payload for a version: the one place it is built, for the API and the sweeper alike. */
+export function toProcessVersionPayload(version: {
+  documentId: string;
+  version: number;
+  tenantId: string;
+  requestId?: string | null;
+}): ProcessVersionPayload {
+  const payload: ProcessVersionPayload = {
+    documentId: version.documentId,
+    version: version.version,
+    tenantId: version.tenantId,
+  };
+  if (version.requestId) payload.requestId = version.requestId;
+  return payload;
+}

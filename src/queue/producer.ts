@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
 import type { QueueSnapshot } from '../metrics.js';
 import {
   PROCESS_VERSION_JOB,
@@ -19,7 +20,7 @@ const BACKOFF_BASE_MS = 1_000;
 export class DocumentQueue {
   readonly queue: Queue<ProcessVersionPayload>;
 
-  constructor(connection: Redis, prefix: string) {
+  constructor(connection: Redis, prefix: string, logger: Logger) {
     this.queue = new Queue<ProcessVersionPayload>(PROCESSING_QUEUE, {
       connection,
       prefix,
@@ -31,6 +32,9 @@ export class DocumentQueue {
         removeOnFail: { age: 7 * 24 * 3_600 },
       },
     });
+    // Without a listener BullMQ prints connection errors to stderr; the connection's own listener
+    // already logs them (throttled), so one debug line is enough here.
+    this.queue.on('error', (error) => logger.debug({ err: error }, 'queue error'));
   }
 
   /**
@@ -59,6 +63,25 @@ export class DocumentQueue {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Enqueues afresh each version whose job is missing, failed or completed; leaves versions whose
+   * job is waiting, delayed or active alone. Returns how many were enqueued.
+   */
+  async reviveJobs(payloads: readonly ProcessVersionPayload[]): Promise<number> {
+    const states = await Promise.all(
+      payloads.map((data) => this.queue.getJobState(processVersionJobId(data.documentId, data.version))),
+    );
+    const dead = payloads.filter((_, i) => ['unknown', 'failed', 'completed'].includes(states[i] as string));
+    // A finished job's id blocks a new add with the same id until the old job is removed.
+    await Promise.all(
+      dead.map((data) =>
+        this.queue.remove(processVersionJobId(data.documentId, data.version)).catch(() => 0),
+      ),
+    );
+    await this.enqueue(dead);
+    return dead.length;
   }
 
   async snapshot(): Promise<QueueSnapshot> {

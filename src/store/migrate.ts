@@ -1,13 +1,20 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../logger.js';
 import type { Pool } from './pool.js';
 
-/** migrations/ at the package root, found from both src/ (tests) and dist/src/ (built). */
-export const migrationsDir = fileURLToPath(
-  new URL(import.meta.url.includes('/dist/') ? '../../../migrations/' : '../../migrations/', import.meta.url),
-);
+/** migrations/ at the package root: the nearest one above this module, from src/ or dist/src/. */
+export const migrationsDir = findUp(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+function findUp(from: string, name: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, name);
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    if (dir === path.dirname(dir)) throw new Error(`no ${name}/ directory above ${from}`);
+  }
+}
 
 /** Any constant works; it only has to be the same for every node so they queue behind each other. */
 const MIGRATION_LOCK_ID = 7_244_193_001;
@@ -23,6 +30,9 @@ export interface Migration {
 
 export async function readMigrations(dir = migrationsDir): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((file) => /^\d+_[\w-]+\.sql$/.test(file)).sort();
+  const versions = files.map((file) => Number.parseInt(file, 10));
+  const repeated = versions.find((version, i) => versions.indexOf(version) !== i);
+  if (repeated !== undefined) throw new Error(`two migrations are numbered ${repeated} in ${dir}`);
   return Promise.all(
     files.map(async (file) => ({
       version: Number.parseInt(file, 10),

@@ -11,6 +11,8 @@ export interface PoolOptions {
   max: number;
   /** Name shown in pg_stat_activity, so an operator can tell api from worker connections. */
   applicationName: string;
+  /** Longest a statement may run before Postgres cancels it, in ms. Default 30000 */
+  statementTimeoutMs?: number;
 }
 
 /**
@@ -23,6 +25,8 @@ export function createPool(options: PoolOptions, logger: Logger): Pool {
     max: options.max,
     application_name: options.applicationName,
     connectionTimeoutMillis: 5_000,
+    // A statement stuck on a lock must fail (and be retried) rather than hold a connection forever.
+    statement_timeout: options.statementTimeoutMs ?? 30_000,
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle postgres client failed'));

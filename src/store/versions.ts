@@ -100,24 +100,31 @@ export async function failVersion(
   );
 }
 
-/** Versions still queued `olderThanMs` after they were created, oldest first. */
-export async function findStaleQueuedVersions(
+/**
+ * Versions queued, or processing, for longer than `olderThanMs`: candidates for a lost job.
+ * Two index-backed halves (partial indexes on each status), oldest first.
+ */
+export async function findStrandedVersions(
   pool: Pool,
   olderThanMs: number,
   limit: number,
-): Promise<{ documentId: string; version: number; tenantId: string; requestId?: string }[]> {
+): Promise<{ documentId: string; version: number; tenantId: string; requestId: string | null }[]> {
   const { rows } = await pool.query<{
     documentId: string;
     version: number;
     tenantId: string;
     requestId: string | null;
   }>(
-    `SELECT document_id AS "documentId", version, tenant_id AS "tenantId", request_id AS "requestId"
-     FROM document_versions
-     WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1 / 1000.0)
-     ORDER BY created_at
-     LIMIT $2`,
+    `(SELECT document_id AS "documentId", version, tenant_id AS "tenantId", request_id AS "requestId"
+      FROM document_versions
+      WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1 / 1000.0)
+      ORDER BY created_at LIMIT $2)
+     UNION ALL
+     (SELECT document_id, version, tenant_id, request_id
+      FROM document_versions
+      WHERE status = 'processing' AND updated_at < now() - make_interval(secs => $1 / 1000.0)
+      ORDER BY updated_at LIMIT $2)`,
     [olderThanMs, limit],
   );
-  return rows.map(({ requestId, ...ref }) => (requestId ? { ...ref, requestId } : ref));
+  return rows;
 }

@@ -1,7 +1,8 @@
 import type { Logger } from '../logger.js';
+import { toProcessVersionPayload } from '../queue/jobs.js';
 import type { DocumentQueue } from '../queue/producer.js';
 import type { Pool } from '../store/pool.js';
-import { findStaleQueuedVersions } from '../store/versions.js';
+import { findStrandedVersions } from '../store/versions.js';
 
 export interface SweeperOptions {
   pool: Pool;
@@ -9,34 +10,59 @@ export interface SweeperOptions {
   logger: Logger;
   /** How often to look, in ms. */
   intervalMs: number;
-  /** A version queued longer than this without a job is enqueued again, in ms. */
+  /** A version queued or processing this long without a live job is enqueued again, in ms. */
   staleAfterMs: number;
 }
 
+/** One node sweeps at a time; any constant shared by all nodes works. */
+const SWEEPER_LOCK_ID = 7_244_193_002;
+const BATCH = 1_000;
+
 /**
- * Closes the gap of the durable handoff: a version committed while Redis refused the enqueue
- * stays queued in Postgres, and this puts its job back. Re-adding a job that still exists is a
- * no-op (deterministic job ids), so running it on every worker is safe.
+ * Closes the gaps of the durable handoff. A version can be left without a live job when Redis
+ * refused its enqueue, when its job failed while Postgres was down (so the version could not be
+ * marked failed), or when a stalled job was given up. For each version queued or processing for
+ * longer than `staleAfterMs`, the job is looked up: missing, failed or completed means it is
+ * enqueued afresh; waiting, delayed or active jobs are left alone.
  */
-export function startSweeper(options: SweeperOptions): { stop(): void } {
+export function startSweeper(options: SweeperOptions): { stop(): Promise<void> } {
   const { pool, queue, logger } = options;
-  let running = false;
+  let running: Promise<void> | undefined;
+
   const sweep = async () => {
-    if (running) return;
-    running = true;
+    const client = await pool.connect();
     try {
-      const stale = await findStaleQueuedVersions(pool, options.staleAfterMs, 1_000);
-      if (stale.length > 0) {
-        await queue.enqueue(stale);
-        logger.info({ versions: stale.length }, 're-enqueued versions left queued');
+      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
+        SWEEPER_LOCK_ID,
+      ]);
+      if (!rows[0]?.locked) return;
+      try {
+        const stranded = await findStrandedVersions(pool, options.staleAfterMs, BATCH);
+        const payloads = stranded.map(toProcessVersionPayload);
+        const revived = await queue.reviveJobs(payloads);
+        if (revived > 0)
+          logger.info({ versions: revived }, 'enqueued again versions left without a live job');
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [SWEEPER_LOCK_ID]);
       }
-    } catch (error) {
-      logger.warn({ err: error }, 'sweep failed; will try again');
     } finally {
-      running = false;
+      client.release();
     }
   };
-  const timer = setInterval(sweep, options.intervalMs);
+
+  const timer = setInterval(() => {
+    running ??= sweep()
+      .catch((error: unknown) => logger.warn({ err: error }, 'sweep failed; will try again'))
+      .finally(() => {
+        running = undefined;
+      });
+  }, options.intervalMs);
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

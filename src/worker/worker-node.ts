@@ -26,72 +26,90 @@ export interface WorkerNode {
   metricsPort?: number;
 }
 
-/** Runs one worker process of the given role. */
+/**
+ * Runs one worker process of the given role. The metrics listener is bound first, so a port
+ * clash fails the start before any job is taken; whatever was opened is closed on failure.
+ */
 export async function startWorkerNode(options: WorkerNodeOptions): Promise<WorkerNode> {
   const { config, role } = options;
   const logger = options.logger.child({ role });
   const metrics = options.metrics ?? new Metrics();
-  const pool = createPool(
-    { connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX, applicationName: `ingestd-${role}` },
-    logger,
-  );
-  const workerRedis = createRedis(config.REDIS_URL, 'worker', logger);
-  const queue = new DocumentQueue(workerRedis, config.QUEUE_PREFIX);
-  const worker = createProcessorWorker({
-    connection: workerRedis,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.WORKER_CONCURRENCY,
-    pool,
-    metrics,
-    logger,
-  });
-  const sweeper = startSweeper({
-    pool,
-    queue,
-    logger,
-    intervalMs: config.SWEEP_INTERVAL_MS,
-    staleAfterMs: config.SWEEP_STALE_AFTER_MS,
-  });
+  const cleanups: (() => Promise<unknown>)[] = [];
+  // Every step runs even if an earlier one fails, so nothing is left open; last opened, first closed.
+  const closeAll = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: unknown) => logger.warn({ err: error }, 'worker close step failed'));
+    }
+  };
 
-  let metricsServer: http.Server | undefined;
-  if (!options.metrics && config.WORKER_METRICS_PORT !== 0) {
-    metrics.watchQueue(() => queue.snapshot());
-    metricsServer = await listenForScrapes(metrics, config.HOST, config.WORKER_METRICS_PORT);
+  try {
+    let metricsPort: number | undefined;
+    if (!options.metrics && config.WORKER_METRICS_PORT !== 0) {
+      const server = await listenForScrapes(metrics, config.HOST, config.WORKER_METRICS_PORT);
+      cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      const address = server.address();
+      metricsPort = typeof address === 'object' && address ? address.port : undefined;
+    }
+    const pool = createPool(
+      {
+        connectionString: config.DATABASE_URL,
+        max: config.PG_POOL_MAX,
+        applicationName: `ingestd-${role}`,
+        statementTimeoutMs: 120_000,
+      },
+      logger,
+    );
+    cleanups.push(() => pool.end());
+    const redis = createRedis(config.REDIS_URL, 'worker', logger);
+    cleanups.push(async () => redis.disconnect());
+    const queue = new DocumentQueue(redis, config.QUEUE_PREFIX, logger);
+    cleanups.push(() => queue.close());
+    if (!options.metrics) metrics.watchQueue(() => queue.snapshot());
+
+    const sweeper = startSweeper({
+      pool,
+      queue,
+      logger,
+      intervalMs: config.SWEEP_INTERVAL_MS,
+      staleAfterMs: config.SWEEP_STALE_AFTER_MS,
+    });
+    cleanups.push(() => sweeper.stop());
+    const worker = createProcessorWorker({
+      connection: redis,
+      prefix: config.QUEUE_PREFIX,
+      concurrency: config.WORKER_CONCURRENCY,
+      pool,
+      metrics,
+      logger,
+    });
+    // Closed first: active jobs finish while the pool and Redis are still open.
+    cleanups.push(() => worker.close());
+    logger.info({ concurrency: config.WORKER_CONCURRENCY, metricsPort }, 'worker started');
+
+    let closing: Promise<void> | undefined;
+    return {
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+      ...(metricsPort ? { metricsPort } : {}),
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
   }
-  const address = metricsServer?.address();
-  logger.info({ concurrency: config.WORKER_CONCURRENCY }, 'worker started');
-
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      sweeper.stop();
-      const steps = [
-        () => worker.close(),
-        () => queue.close(),
-        () => pool.end(),
-        async () => workerRedis.disconnect(),
-        () =>
-          new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
-      ];
-      // Every step runs even if an earlier one fails, so nothing is left open.
-      for (const step of steps) {
-        await step().catch((error: unknown) => logger.warn({ err: error }, 'worker close step failed'));
-      }
-    })();
-    return closing;
-  };
-  return {
-    close,
-    ...(typeof address === 'object' && address ? { metricsPort: address.port } : {}),
-  };
 }
 
 /** A minimal listener for Prometheus and liveness probes of a worker process. */
 async function listenForScrapes(metrics: Metrics, host: string, port: number): Promise<http.Server> {
   const server = http.createServer(async (request, response) => {
     if (request.url === '/metrics') {
-      const body = await metrics.registry.metrics();
-      response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+      try {
+        const body = await metrics.registry.metrics();
+        response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
+      } catch {
+        response.writeHead(500).end();
+      }
     } else if (request.url === '/health') {
       response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     } else {

@@ -6,7 +6,11 @@ import { createTestApp, numberedWords, type TestContext } from '../helpers/conte
 let ctx: TestContext;
 
 beforeAll(async () => {
-  ctx = await createTestApp({ MAX_DOCUMENT_BYTES: '2000', BATCH_MAX_DOCUMENTS: '5' });
+  ctx = await createTestApp({
+    MAX_DOCUMENT_BYTES: '2000',
+    BATCH_MAX_DOCUMENTS: '5',
+    BATCH_MAX_BYTES: '20000',
+  });
 });
 afterAll(async () => {
   await ctx?.close();
@@ -67,11 +71,21 @@ describe('POST /api/v1/documents', () => {
     ['empty content', { content: '' }, 'content'],
     ['content of the wrong type', { content: 42 }, 'content'],
     ['an unsupported content type', { content: 'x', contentType: 'application/pdf' }, 'contentType'],
-    ['an unknown field', { content: 'x', colour: 'red' }, ''],
+
     ['chunk size 0', { content: 'x', chunking: { size: 0 } }, 'chunking.size'],
     ['an unknown strategy', { content: 'x', chunking: { strategy: 'sentences' } }, 'chunking.strategy'],
-    ['overlap not below size', { content: 'x', chunking: { size: 10, overlap: 10 } }, 'chunking.overlap'],
+    ['overlap over half the size', { content: 'x', chunking: { size: 10, overlap: 6 } }, 'chunking.overlap'],
     ['metadata that is not an object', { content: 'x', metadata: [1, 2] }, 'metadata'],
+    ['a NUL character in source', { content: 'x', source: 'a\u0000b' }, 'source'],
+    ['a NUL character in externalId', { content: 'x', externalId: 'a\u0000' }, 'externalId'],
+    ['a NUL character in a metadata value', { content: 'x', metadata: { k: ['ok', 'a\u0000'] } }, 'metadata'],
+    ['a lone surrogate in metadata', { content: 'x', metadata: { k: '\ud800' } }, 'metadata'],
+    ['metadata over 16 KiB', { content: 'x', metadata: { k: 'v'.repeat(17 * 1024) } }, 'metadata'],
+    [
+      'metadata nested too deep',
+      { content: 'x', metadata: { a: { b: { c: { d: { e: { f: { g: { h: { i: 1 } } } } } } } } } },
+      'metadata',
+    ],
   ])('answers 400 validation_error naming the field for %s', async (_case, body, path) => {
     const response = await post(body);
     expect(response.statusCode).toBe(400);
@@ -79,6 +93,20 @@ describe('POST /api/v1/documents', () => {
     expect(error.code).toBe('validation_error');
     expect(error.message).toEqual(expect.any(String));
     expect(error.details).toEqual(expect.arrayContaining([expect.objectContaining({ path })]));
+  });
+
+  it('names an unknown field in the message', async () => {
+    const response = await post({ content: 'x', colour: 'red' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error.message).toContain('colour');
+  });
+
+  it('scales a missing overlap with the size asked for', async () => {
+    const { id } = (await post({ content: 'x', chunking: { size: 100 } })).json();
+    const { rows } = await ctx.pool.query('SELECT chunking FROM document_versions WHERE document_id = $1', [
+      id,
+    ]);
+    expect(rows[0].chunking).toEqual({ strategy: 'words', size: 100, overlap: 10 });
   });
 
   it('answers 400 invalid_json for a malformed body', async () => {
@@ -92,23 +120,33 @@ describe('POST /api/v1/documents', () => {
     expect(response.json().error.code).toBe('invalid_json');
   });
 
-  it('answers 400 for __proto__ in the body instead of letting it through', async () => {
+  it.each([
+    ['__proto__', '{"content":"poison-1","__proto__":{"polluted":true}}'],
+    ['constructor.prototype', '{"content":"poison-2","constructor":{"prototype":{"polluted":true}}}'],
+  ])('refuses %s in the body with 400 and stores nothing', async (_case, payload) => {
     const response = await ctx.app.inject({
       method: 'POST',
       url: '/api/v1/documents',
       headers: { 'content-type': 'application/json' },
-      payload: '{"content":"x","__proto__":{"polluted":true}}',
+      payload,
     });
     expect(response.statusCode).toBe(400);
-    expect(response.json().error).toEqual(expect.objectContaining({ code: expect.any(String) }));
+    expect(response.json().error.code).toBe('invalid_json');
+    const { rows } = await ctx.pool.query(
+      `SELECT 1 FROM document_versions WHERE raw_content IN ('poison-1'::bytea, 'poison-2'::bytea)`,
+    );
+    expect(rows).toEqual([]);
   });
 
-  it('answers 415 for a body that is not JSON', async () => {
+  it.each([
+    ['application/xml', '<doc/>'],
+    ['text/plain', 'just text'],
+  ])('answers 415 for a %s body', async (contentType, payload) => {
     const response = await ctx.app.inject({
       method: 'POST',
       url: '/api/v1/documents',
-      headers: { 'content-type': 'application/xml' },
-      payload: '<doc/>',
+      headers: { 'content-type': contentType },
+      payload,
     });
     expect(response.statusCode).toBe(415);
     expect(response.json().error.code).toBe('unsupported_media_type');
@@ -154,6 +192,34 @@ describe('POST /api/v1/documents/batch', () => {
     expect(rows.map((row) => row.source)).toEqual(['api', 'crawler']);
     const jobs = await Promise.all(ids.map((id) => ctx.app.documentQueue.queue.getJob(`${id}-v1`)));
     expect(jobs.every((job) => job !== undefined)).toBe(true);
+  });
+
+  it('gives an item over MAX_DOCUMENT_BYTES or with bad text its own error, not the batch', async () => {
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/v1/documents/batch',
+      payload: {
+        documents: [
+          { content: 'x'.repeat(2001) },
+          { content: 'x', externalId: 'a\u0000' },
+          { content: 'ok' },
+        ],
+      },
+    });
+    expect(response.statusCode).toBe(207);
+    const { items } = response.json();
+    expect(items.map((item: { status: number }) => item.status)).toEqual([413, 400, 202]);
+    expect(items[0].error.code).toBe('document_too_large');
+  });
+
+  it('answers 413 payload_too_large for a body over BATCH_MAX_BYTES', async () => {
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/v1/documents/batch',
+      payload: { documents: Array.from({ length: 5 }, () => ({ content: 'y'.repeat(5000) })) },
+    });
+    expect(response.statusCode).toBe(413);
+    expect(response.json().error.code).toBe('payload_too_large');
   });
 
   it('answers 400 for more documents than BATCH_MAX_DOCUMENTS, or none', async () => {
@@ -210,6 +276,25 @@ describe('GET /api/v1/documents/:id', () => {
     const { id } = (await post({ content: 'pending words' })).json();
     const response = await ctx.app.inject({ method: 'GET', url: `/api/v1/documents/${id}/chunks` });
     expect(response.json()).toEqual({ version: null, items: [], nextCursor: null });
+  });
+
+  it('answers 404 for chunks of a version that does not exist and 400 for a bad chunk cursor', async () => {
+    const { id } = (await post({ content: 'some words' })).json();
+    const noVersion = await ctx.app.inject({
+      method: 'GET',
+      url: `/api/v1/documents/${id}/chunks?version=2`,
+    });
+    expect(noVersion.statusCode).toBe(404);
+    expect(noVersion.json().error).toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining('version 2'),
+    });
+    const badCursor = await ctx.app.inject({
+      method: 'GET',
+      url: `/api/v1/documents/${id}/chunks?cursor=nope`,
+    });
+    expect(badCursor.statusCode).toBe(400);
+    expect(badCursor.json().error.code).toBe('invalid_cursor');
   });
 });
 

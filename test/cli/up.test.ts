@@ -60,7 +60,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (child) await stopChild(child, 'SIGINT', 20_000);
+  if (child) await stopChild(child, 'SIGTERM', 30_000);
   rmSync(dataDir, { recursive: true, force: true });
 });
 

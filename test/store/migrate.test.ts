@@ -64,4 +64,33 @@ describe('migrate', () => {
     );
     expect(definitions).toContain('ON public.dlq_items USING btree (priority, status, created_at)');
   });
+
+  it.each([
+    [
+      'a page of documents by status',
+      `SELECT id FROM documents WHERE tenant_id = 'default' AND status = 'failed' AND id < gen_random_uuid() ORDER BY id DESC LIMIT 20`,
+      'documents_tenant_status_idx',
+    ],
+    [
+      'versions queued too long',
+      `SELECT document_id FROM document_versions WHERE status = 'queued' AND created_at < now() ORDER BY created_at LIMIT 10`,
+      'document_versions_queued_idx',
+    ],
+    [
+      'versions processing too long',
+      `SELECT document_id FROM document_versions WHERE status = 'processing' AND updated_at < now() ORDER BY updated_at LIMIT 10`,
+      'document_versions_processing_idx',
+    ],
+  ])('serves %s from an index', async (_case, query, index) => {
+    const pool = await freshPool();
+    await migrate(pool, silentLogger);
+    const client = await pool.connect();
+    try {
+      await client.query('SET enable_seqscan = off');
+      const { rows } = await client.query(`EXPLAIN ${query}`);
+      expect(rows.map((row) => row['QUERY PLAN']).join('\n')).toContain(index);
+    } finally {
+      client.release();
+    }
+  });
 });

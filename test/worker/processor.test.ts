@@ -25,9 +25,11 @@ const workerLogger = pino({ level: 'debug' }, capture) as unknown as Logger;
 let app: Awaited<ReturnType<typeof buildApp>>;
 let worker: WorkerNode;
 let pool: Pool;
+let databaseUrl: string;
 
 beforeAll(async () => {
   const config = await createTestConfig();
+  databaseUrl = config.DATABASE_URL;
   app = await buildApp({ config });
   await app.ready();
   worker = await startWorkerNode({ config, logger: workerLogger, role: 'processor', metrics: new Metrics() });
@@ -149,6 +151,49 @@ describe('processing a document', () => {
     const lines = logLines.filter((line) => line.documentId === id);
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.every((line) => line.requestId === 'trace-me-42')).toBe(true);
+  });
+});
+
+describe('a transient failure while storing', () => {
+  /** Holds an exclusive lock on the chunks table, so storing a version times out (a real, retryable fault). */
+  async function withChunksLocked<T>(work: (faultyPool: Pool) => Promise<T>): Promise<T> {
+    const locker = await pool.connect();
+    const faultyPool = createPool(
+      { connectionString: databaseUrl, max: 2, applicationName: 'test', statementTimeoutMs: 200 },
+      silentLogger,
+    );
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE chunks IN ACCESS EXCLUSIVE MODE');
+      return await work(faultyPool);
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await faultyPool.end();
+    }
+  }
+
+  async function versionRow(id: string) {
+    const { rows } = await pool.query(
+      'SELECT status, attempts, error_code FROM document_versions WHERE document_id = $1',
+      [id],
+    );
+    return rows[0];
+  }
+
+  it('is thrown for a retry, leaving the version unfailed, until the last attempt marks it failed', async () => {
+    const id = await insertUnqueued(numberedWords(20));
+    const ref = { documentId: id, version: 1, tenantId: 'default' };
+    await withChunksLocked(async (faultyPool) => {
+      const faulty = { pool: faultyPool, metrics: new Metrics(), logger: silentLogger };
+      await expect(processVersion(faulty, ref, { number: 1, isLast: false })).rejects.toMatchObject({
+        code: '57014',
+      });
+      expect(await versionRow(id)).toEqual({ status: 'processing', attempts: 1, error_code: null });
+      await expect(processVersion(faulty, ref, { number: 2, isLast: true })).rejects.toThrow();
+    });
+    expect(await versionRow(id)).toEqual({ status: 'failed', attempts: 2, error_code: 'processing_failed' });
+    expect(await chunkRows(id)).toEqual([]);
   });
 });
 

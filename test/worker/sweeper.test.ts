@@ -1,8 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { PROCESSING_QUEUE } from '../../src/queue/jobs.js';
 import { RedisServer } from '../../src/stack/redis-server.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import { createTestConfig, eventually, silentLogger } from '../helpers/context.js';
@@ -56,5 +59,58 @@ describe('the sweeper', () => {
       'the document to complete after Redis came back',
     );
     expect(document.chunkCount).toBe(1);
+  });
+});
+
+describe('the sweeper, for a job that failed while its version stayed queued', () => {
+  it('removes the dead job and enqueues the version afresh, and it completes', async () => {
+    // A job can fail without its version being marked failed (Postgres down at that moment).
+    // Make that happen with a stand-in consumer that fails every job and never touches Postgres.
+    const config = await createTestConfig({ SWEEP_INTERVAL_MS: '200', SWEEP_STALE_AFTER_MS: '300' });
+    const otherApp = await buildApp({ config });
+    const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    const failEverything = new Worker(
+      PROCESSING_QUEUE,
+      async () => {
+        throw new UnrecoverableError('lost while postgres was away');
+      },
+      { connection, prefix: config.QUEUE_PREFIX },
+    );
+    let node: WorkerNode | undefined;
+    try {
+      await otherApp.ready();
+      const { id } = (
+        await otherApp.inject({
+          method: 'POST',
+          url: '/api/v1/documents',
+          payload: { content: 'second chance' },
+        })
+      ).json();
+      const job = await otherApp.documentQueue.queue.getJob(`${id}-v1`);
+      await eventually(
+        async () => ((await job?.getState()) === 'failed' ? true : undefined),
+        10_000,
+        'job to fail',
+      );
+      await failEverything.close();
+      expect((await otherApp.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json().status).toBe(
+        'queued',
+      );
+
+      node = await startWorkerNode({ config, logger: silentLogger, role: 'processor' });
+      await eventually(
+        async () => {
+          const body = (await otherApp.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
+          return body.status === 'completed' ? true : undefined;
+        },
+        15_000,
+        'the document to complete after the sweeper revived its job',
+      );
+    } finally {
+      await failEverything.close();
+      await node?.close();
+      await otherApp.close();
+      connection.disconnect();
+    }
   });
 });

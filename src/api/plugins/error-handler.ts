@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { RequestError } from '../../errors.js';
+import { isTransientError, RequestError } from '../../errors.js';
 
 /** The one error body every endpoint answers with. */
 export interface ErrorBody {
@@ -53,11 +53,12 @@ const errorHandlerPlugin: FastifyPluginAsync = async (app) => {
       const code = frameworkCodes[error.code] ?? 'bad_request';
       return sendError(reply, statusCode, code, error.message);
     }
-    request.log.error({ err: error }, 'request failed');
-    if (statusCode === 503) {
+    if (statusCode === 503 || isTransientError(error)) {
+      request.log.warn({ err: error }, 'request failed: dependency unavailable');
       reply.header('retry-after', '5');
       return sendError(reply, 503, 'unavailable', 'the service is temporarily unavailable; retry shortly');
     }
+    request.log.error({ err: error }, 'request failed');
     return sendError(
       reply,
       500,

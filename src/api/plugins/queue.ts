@@ -18,12 +18,30 @@ export interface QueuePluginOptions {
   prefix: string;
 }
 
+const STARTUP_CONNECT_WAIT_MS = 2_000;
+
+function waitUntilConnected(redis: Redis, timeoutMs: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    redis.once('ready', done);
+  });
+}
+
 const queuePlugin: FastifyPluginAsync<QueuePluginOptions> = async (app, options) => {
   const redis = createRedis(options.redisUrl, 'producer', app.log);
-  const documentQueue = new DocumentQueue(redis, options.prefix);
+  const documentQueue = new DocumentQueue(redis, options.prefix, app.log);
   app.decorate('redis', redis);
   app.decorate('documentQueue', documentQueue);
-  if (app.hasDecorator('metrics')) app.metrics.watchQueue(() => documentQueue.snapshot());
+  app.metrics.watchQueue(() => documentQueue.snapshot());
+  // Give Redis a moment so a node that starts beside a healthy Redis starts ready; if Redis is
+  // down the node starts anyway (documents are still accepted) and /ready says why.
+  await waitUntilConnected(redis, STARTUP_CONNECT_WAIT_MS);
   app.addHook('onClose', async () => {
     await documentQueue.close().catch((error) => app.log.warn({ err: error }, 'closing queue failed'));
     redis.disconnect();

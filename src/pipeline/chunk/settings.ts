@@ -3,20 +3,24 @@ import { z } from 'zod';
 /** Upper bound on words per chunk: far above any embedding model's window, low enough to bound memory. */
 export const MAX_CHUNK_WORDS = 10_000;
 
+/**
+ * The largest overlap allowed for a chunk size: half a chunk. More would multiply the stored text
+ * (each word stored size/(size-overlap) times) for one small request, without adding context.
+ */
+export function maxOverlap(size: number): number {
+  return Math.floor(size / 2);
+}
+
 export const wordsChunkingSettings = z
   .object({
     strategy: z.literal('words'),
     /** Words per chunk. */
     size: z.number().int().min(1).max(MAX_CHUNK_WORDS),
-    /** Words shared with the previous chunk; smaller than size. */
-    overlap: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_CHUNK_WORDS - 1),
+    /** Words shared with the previous chunk; at most half of size. */
+    overlap: z.number().int().min(0).max(maxOverlap(MAX_CHUNK_WORDS)),
   })
-  .refine((settings) => settings.overlap < settings.size, {
-    message: 'overlap must be smaller than size',
+  .refine((settings) => settings.overlap <= maxOverlap(settings.size), {
+    message: 'overlap must be at most half of size',
     path: ['overlap'],
   });
 

@@ -1,5 +1,5 @@
 import { countTokens } from '../tokenize.js';
-import type { Chunk } from './settings.js';
+import { type Chunk, maxOverlap } from './settings.js';
 
 const WORD = /\S+/g;
 
@@ -27,8 +27,8 @@ export function findWords(text: string): { starts: Uint32Array; ends: Uint32Arra
  */
 export function chunkByWords(text: string, size: number, overlap: number): Chunk[] {
   if (!Number.isInteger(size) || size < 1) throw new RangeError('size must be a positive integer');
-  if (!Number.isInteger(overlap) || overlap < 0 || overlap >= size) {
-    throw new RangeError('overlap must be an integer in [0, size)');
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap > maxOverlap(size)) {
+    throw new RangeError('overlap must be an integer in [0, size / 2]');
   }
   const { starts, ends, count } = findWords(text);
   const step = size - overlap;

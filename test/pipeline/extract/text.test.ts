@@ -30,9 +30,9 @@ describe('extractText', () => {
 });
 
 describe('detectContentType', () => {
-  it('normalises parameters and case, and knows the markdown alias', () => {
+  it('normalises parameters and case', () => {
     expect(detectContentType('Text/Plain; charset=utf-8')).toBe('text/plain');
-    expect(detectContentType('text/x-markdown')).toBe('text/markdown');
+    expect(detectContentType('text/markdown')).toBe('text/markdown');
   });
 
   it('fails unknown types permanently with unsupported_type', () => {

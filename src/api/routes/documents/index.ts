@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
+import { commitAndEnqueue, type HandoffDeps } from '../../../queue/handoff.js';
 import { listVersionChunks } from '../../../store/chunks.js';
 import {
   type DocumentView,
@@ -11,8 +12,7 @@ import {
   type NewDocument,
 } from '../../../store/documents.js';
 import { decodeCursor, encodeCursor } from '../../cursor.js';
-import { sendError } from '../../plugins/error-handler.js';
-import { acceptDocuments, toNewDocument } from './intake.js';
+import { toNewDocument } from './intake.js';
 import {
   acceptedDocument,
   batchBody,
@@ -69,6 +69,12 @@ function singleBodyLimit(config: Config): number {
 export async function documentRoutes(app: FastifyInstance, options: { config: Config }): Promise<void> {
   const { config } = options;
   const api = app.withTypeProvider<ZodTypeProvider>();
+  const handoff: HandoffDeps = {
+    pool: app.db,
+    queue: app.documentQueue,
+    metrics: app.metrics,
+    logger: app.log,
+  };
 
   api.post(
     '',
@@ -87,7 +93,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         requestId: request.id,
         config,
       });
-      await acceptDocuments(app, [document]);
+      await commitAndEnqueue(handoff, [document]);
       return reply
         .code(202)
         .header('location', `/api/v1/documents/${document.id}`)
@@ -141,7 +147,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           });
         }
       });
-      await acceptDocuments(app, accepted);
+      await commitAndEnqueue(handoff, accepted);
       return reply
         .code(207)
         .send({ accepted: accepted.length, rejected: items.length - accepted.length, items });
@@ -205,16 +211,15 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         response: { 200: chunkListResponse, 400: errorResponse, 404: errorResponse },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { id } = request.params;
+      const position = request.query.cursor ? decodeCursor(request.query.cursor, chunksCursor) : undefined;
       const view = await findDocument(app.db, request.tenantId, id);
       if (!view) throw notFound(id);
-      const position = request.query.cursor ? decodeCursor(request.query.cursor, chunksCursor) : undefined;
       const version = position?.version ?? request.query.version ?? view.currentVersion;
       if (version === null) return { version: null, items: [], nextCursor: null };
-      if (version > view.version) {
-        return sendError(reply, 404, 'not_found', `document ${id} has no version ${version}`);
-      }
+      if (version > view.version)
+        throw new RequestError(404, 'not_found', `document ${id} has no version ${version}`);
       const { limit } = request.query;
       const rows = await listVersionChunks(app.db, {
         tenantId: request.tenantId,

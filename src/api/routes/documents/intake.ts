@@ -1,23 +1,34 @@
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
 import { v7 as uuidv7 } from 'uuid';
 import type { Config } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
-import type { ChunkingSettings } from '../../../pipeline/chunk/settings.js';
+import { type ChunkingSettings, chunkingSettings } from '../../../pipeline/chunk/settings.js';
 import { mediaTypeOf } from '../../../pipeline/detect.js';
-import { insertDocuments, type NewDocument } from '../../../store/documents.js';
+import type { NewDocument } from '../../../store/documents.js';
 import type { NewDocumentBody } from './schemas.js';
 
-/** Fills chunking defaults from config and checks what the schema alone cannot (overlap < size). */
+/**
+ * Fills chunking defaults from config, then checks the whole settings object. An overlap left
+ * out scales with the size asked for (CHUNK_OVERLAP/CHUNK_SIZE of it), so `size: 100` alone gets 10.
+ */
 export function resolveChunking(input: NewDocumentBody['chunking'], config: Config): ChunkingSettings {
   const size = input?.size ?? config.CHUNK_SIZE;
-  const overlap = input?.overlap ?? Math.min(config.CHUNK_OVERLAP, size - 1);
-  if (overlap >= size) {
-    throw new RequestError(400, 'validation_error', 'body.chunking.overlap: must be smaller than size', [
-      { in: 'body', path: 'chunking.overlap', message: 'must be smaller than size' },
-    ]);
+  const overlap = input?.overlap ?? Math.floor((size * config.CHUNK_OVERLAP) / config.CHUNK_SIZE);
+  const parsed = chunkingSettings.safeParse({ strategy: input?.strategy ?? 'words', size, overlap });
+  if (!parsed.success) {
+    const details = parsed.error.issues.map((issue) => ({
+      in: 'body',
+      path: ['chunking', ...issue.path].join('.'),
+      message: issue.message,
+    }));
+    throw new RequestError(
+      400,
+      'validation_error',
+      `body.${details[0]?.path}: ${details[0]?.message}`,
+      details,
+    );
   }
-  return { strategy: 'words', size, overlap };
+  return parsed.data;
 }
 
 /** Turns a validated request body into the row to store, or throws a RequestError. */
@@ -46,31 +57,4 @@ export function toNewDocument(
     chunking: resolveChunking(body.chunking, context.config),
     requestId: context.requestId,
   };
-}
-
-/**
- * Commits the documents, then enqueues their jobs. The client's 202 depends only on the commit:
- * if Redis refuses the enqueue, the versions stay queued in Postgres and are enqueued again later.
- */
-export async function acceptDocuments(
-  app: FastifyInstance,
-  documents: readonly NewDocument[],
-): Promise<void> {
-  await insertDocuments(app.db, documents);
-  app.metrics.documentsAccepted.inc(documents.length);
-  try {
-    await app.documentQueue.enqueue(
-      documents.map((d) => ({
-        documentId: d.id,
-        version: 1,
-        tenantId: d.tenantId,
-        ...(d.requestId ? { requestId: d.requestId } : {}),
-      })),
-    );
-  } catch (error) {
-    app.log.warn(
-      { err: error, documents: documents.length },
-      'enqueue failed after commit; versions stay queued',
-    );
-  }
 }

@@ -1,9 +1,43 @@
 import { z } from 'zod';
-import { MAX_CHUNK_WORDS } from '../../../pipeline/chunk/settings.js';
+import { MAX_CHUNK_WORDS, maxOverlap } from '../../../pipeline/chunk/settings.js';
 import { isSupportedContentType, supportedContentTypes } from '../../../pipeline/detect.js';
 
 /** Metadata is for filtering and display: bounded so it cannot carry a second document. */
 const MAX_METADATA_KEYS = 64;
+const MAX_METADATA_BYTES = 16 * 1024;
+const MAX_METADATA_DEPTH = 8;
+
+/** Postgres text and jsonb cannot hold NUL characters or lone UTF-16 surrogates. */
+function isStorableText(value: string): boolean {
+  return !value.includes('\u0000') && value.isWellFormed();
+}
+
+const storableText = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine(isStorableText, { message: 'must not contain NUL characters or lone surrogates' });
+
+/** Every key and string in a JSON value is storable, and it nests at most `depthLeft` levels. */
+function isStorableJson(value: unknown, depthLeft: number): boolean {
+  if (typeof value === 'string') return isStorableText(value);
+  if (value === null || typeof value !== 'object') return true;
+  if (depthLeft === 0) return false;
+  const entries = Array.isArray(value) ? value.map((item) => ['', item] as const) : Object.entries(value);
+  return entries.every(([key, item]) => isStorableText(key) && isStorableJson(item, depthLeft - 1));
+}
+
+const metadata = z
+  .record(z.string().max(200), z.unknown())
+  .refine((value) => Object.keys(value).length <= MAX_METADATA_KEYS, {
+    message: `at most ${MAX_METADATA_KEYS} keys`,
+  })
+  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_METADATA_BYTES, {
+    message: `at most ${MAX_METADATA_BYTES} bytes as JSON`,
+  })
+  .refine((value) => isStorableJson(value, MAX_METADATA_DEPTH), {
+    message: `nested at most ${MAX_METADATA_DEPTH} levels, without NUL characters or lone surrogates`,
+  });
 
 export const documentStatus = z.enum(['queued', 'processing', 'completed', 'failed']);
 
@@ -11,12 +45,7 @@ export const chunkingInput = z
   .object({
     strategy: z.literal('words').default('words'),
     size: z.number().int().min(1).max(MAX_CHUNK_WORDS).optional(),
-    overlap: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_CHUNK_WORDS - 1)
-      .optional(),
+    overlap: z.number().int().min(0).max(maxOverlap(MAX_CHUNK_WORDS)).optional(),
   })
   .strict();
 
@@ -28,14 +57,9 @@ export const newDocumentBody = z
       .max(200)
       .refine(isSupportedContentType, { message: `must be one of ${supportedContentTypes.join(', ')}` })
       .default('text/plain'),
-    source: z.string().min(1).max(200).default('api'),
-    externalId: z.string().min(1).max(500).optional(),
-    metadata: z
-      .record(z.string().max(200), z.unknown())
-      .refine((value) => Object.keys(value).length <= MAX_METADATA_KEYS, {
-        message: `at most ${MAX_METADATA_KEYS} keys`,
-      })
-      .default({}),
+    source: storableText(200).min(1).default('api'),
+    externalId: storableText(500).min(1).optional(),
+    metadata: metadata.default({}),
     chunking: chunkingInput.optional(),
   })
   .strict();
