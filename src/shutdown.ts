@@ -14,7 +14,7 @@ export function onShutdownSignals(logger: Logger, graceMs: number, shutdown: () 
     stopping = true;
     logger.info({ signal, graceMs }, 'shutting down');
     // Deliberately not unref'd: a shutdown that hangs must end in this exit(1), not a silent exit(0).
-    const timer = setTimeout(() => {
+    setTimeout(() => {
       logger.error({ graceMs }, 'shutdown overran its grace period: exiting');
       process.exit(1);
     }, graceMs);

@@ -12,7 +12,10 @@ describe('shutting down an API node', () => {
     expect(node.close()).toBe(closing); // a second call waits for the same shutdown
     const ready = await fetch(`${node.url}/ready`);
     expect(ready.status).toBe(503);
-    expect((await ready.json()) as unknown).toEqual({ status: 'unavailable', checks: { shutdown: 'in progress' } });
+    expect((await ready.json()) as unknown).toEqual({
+      status: 'unavailable',
+      checks: { shutdown: 'in progress' },
+    });
     const post = await fetch(`${node.url}/api/v1/documents`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
