@@ -20,7 +20,7 @@ export function processDocument(
   detectContentType(contentType);
   const text = extractText(bytes);
   const extracted = performance.now();
-  const chunks = chunkText(text, chunking);
+  const chunks = chunkText({ text, headings: [], pages: [] }, chunking);
   const chunked = performance.now();
   return { text, chunks, timings: { extractMs: extracted - started, chunkMs: chunked - extracted } };
 }

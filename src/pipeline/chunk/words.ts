@@ -45,6 +45,8 @@ export function chunkByWords(text: string, size: number, overlap: number): Chunk
       end,
       wordCount: last - first + 1,
       tokenCount: countTokens(chunkText),
+      pages: [],
+      headingPath: [],
     });
     if (last === count - 1) break;
   }
