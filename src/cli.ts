@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runApi } from './commands/api.js';
 import { runMigrate } from './commands/migrate.js';
+import { runPush } from './commands/push.js';
 import { runSetup } from './commands/setup.js';
 import { runUp } from './commands/up.js';
 import { runWorker } from './commands/worker.js';
@@ -74,6 +75,49 @@ program
   .command('migrate')
   .description('apply database migrations (safe to run from many nodes at once)')
   .action(async () => run('migrate', runMigrate));
+
+program
+  .command('push')
+  .description('upload files and folders to an ingestd API, wait for them to be processed, print a summary')
+  .argument('<paths...>', 'files and folders (folders are walked recursively)')
+  .option('-u, --url <url>', 'the API', process.env.INGESTD_URL ?? 'http://127.0.0.1:8080')
+  .option('-c, --concurrency <n>', 'uploads in flight', positiveInt, '4')
+  .option('-s, --source <source>', 'source of every document (externalId is the relative path)', 'push')
+  .option('--chunking <json>', 'chunking settings, e.g. \'{"strategy":"structure","size":1500}\'')
+  .option('--timeout <seconds>', 'how long to wait for processing', positiveInt, '600')
+  .option('--api-key <key>', 'API key (env INGESTD_API_KEY)', process.env.INGESTD_API_KEY)
+  .option('--no-wait', 'return once uploaded, without waiting for processing')
+  .action(
+    async (
+      paths: string[],
+      options: {
+        url: string;
+        concurrency: string;
+        source: string;
+        chunking?: string;
+        timeout: string;
+        apiKey?: string;
+        wait: boolean;
+      },
+    ) => {
+      try {
+        const code = await runPush(paths, {
+          url: options.url,
+          concurrency: Number(options.concurrency),
+          wait: options.wait,
+          source: options.source,
+          chunking: options.chunking,
+          timeoutSeconds: Number(options.timeout),
+          apiKey: options.apiKey,
+          progress: process.stderr.isTTY === true,
+        });
+        process.exit(code);
+      } catch (error) {
+        process.stderr.write(`ingestd push: ${(error as Error).message}\n`);
+        process.exit(2);
+      }
+    },
+  );
 
 program
   .command('setup')

@@ -1,5 +1,6 @@
+import os from 'node:os';
 import { z } from 'zod';
-import { MAX_CHUNK_WORDS, maxOverlap } from './pipeline/chunk/settings.js';
+import { chunkingStrategies, MAX_CHUNK_WORDS, maxOverlap } from './pipeline/chunk/settings.js';
 
 /** Reads an integer from the environment; empty strings count as unset so defaults apply. */
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
@@ -34,16 +35,26 @@ export const configSchema = z.object({
     .default('ingestd'),
   /** Jobs one worker process runs at once. Default 8 */
   WORKER_CONCURRENCY: int(1, 1000).default(8),
-  /** Largest document accepted, in bytes of content. Default 10 MiB */
+  /** Largest document accepted as JSON `content`, in bytes. Default 10 MiB */
   MAX_DOCUMENT_BYTES: int(1, 1024 ** 3).default(10 * 1024 * 1024),
+  /** Largest uploaded file (multipart or raw body), in bytes. Default 100 MiB */
+  MAX_UPLOAD_BYTES: int(1, 4 * 1024 ** 3).default(100 * 1024 * 1024),
   /** Most documents in one batch request. Default 1000 */
   BATCH_MAX_DOCUMENTS: int(1, 10_000).default(1000),
   /** Largest batch request body, in bytes. Default 50 MiB */
   BATCH_MAX_BYTES: int(1, 1024 ** 3).default(50 * 1024 * 1024),
+  /** Chunking strategy when a request names none: words, tokens, recursive or structure. Default words */
+  CHUNK_STRATEGY: z.enum(chunkingStrategies).default('words'),
   /** Default words per chunk. Default 500 */
   CHUNK_SIZE: int(1, MAX_CHUNK_WORDS).default(500),
   /** Default words shared by neighbouring chunks, at most half of CHUNK_SIZE. Default 50 */
   CHUNK_OVERLAP: int(0, maxOverlap(MAX_CHUNK_WORDS)).default(50),
+  /** Threads that run extraction and chunking, per worker process. Default: the number of cores */
+  PIPELINE_THREADS: int(1, 256).default(Math.max(1, os.availableParallelism())),
+  /** Wall-clock limit for extracting and chunking one document, in ms. Default 60000 */
+  PIPELINE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
+  /** Heap limit of one pipeline thread, in MB; a document needing more fails as too_large. Default 1024 */
+  PIPELINE_HEAP_MB: int(32, 65_536).default(1024),
   /** How often a worker looks for versions left queued without a job (lost enqueue), in ms. Default 30000 */
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   /** A version queued this long is enqueued again (a no-op if its job exists), in ms. Default 60000 */

@@ -9,9 +9,11 @@ import type { Metrics } from '../metrics.js';
 import dbPlugin from './plugins/db.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
 import metricsPlugin from './plugins/metrics.js';
+import pipelinePlugin from './plugins/pipeline.js';
 import queuePlugin from './plugins/queue.js';
 import readinessPlugin from './plugins/readiness.js';
 import tenancyPlugin from './plugins/tenancy.js';
+import { chunkPreviewRoutes } from './routes/chunk-preview.js';
 import { documentRoutes } from './routes/documents/index.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -82,8 +84,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(dbPlugin, { connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX });
   await app.register(queuePlugin, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
 
+  await app.register(pipelinePlugin, { timeoutMs: 10_000, heapMb: 256 });
+
   await app.register(healthRoutes, { readyTimeoutMs: config.READY_TIMEOUT_MS });
   await app.register(metricsRoutes);
   await app.register(documentRoutes, { prefix: '/api/v1/documents', config });
+  await app.register(chunkPreviewRoutes, { config });
   return app;
 }

@@ -1,26 +1,49 @@
 import { performance } from 'node:perf_hooks';
 import { type Chunk, type ChunkingSettings, chunkText } from './chunk/index.js';
 import { detectContentType } from './detect.js';
-import { extractText } from './extract/text.js';
+import { extractorFor } from './extract/index.js';
+import type { ExtractedText, ExtractLimits } from './extract/types.js';
+
+export interface PipelineInput {
+  bytes: Uint8Array;
+  /** The content type the client declared; the bytes have the last word. */
+  declaredType: string;
+  filename: string | null;
+  chunking: ChunkingSettings;
+  limits: ExtractLimits;
+  /** Text extracted earlier (a re-chunk): detection and extraction are skipped. */
+  extracted?: ExtractedText;
+}
 
 export interface ProcessedDocument {
-  text: string;
+  /** What the bytes turned out to be. */
+  detectedType: string;
+  extracted: ExtractedText;
   chunks: Chunk[];
   /** Milliseconds spent in each stage, for metrics and stage timestamps. */
   timings: { extractMs: number; chunkMs: number };
 }
 
-/** detect -> extract -> chunk, on bytes already in memory. Pure: no I/O, throws DocumentError on bad input. */
-export function processDocument(
-  bytes: Uint8Array,
-  contentType: string,
-  chunking: ChunkingSettings,
-): ProcessedDocument {
+/**
+ * detect -> extract -> chunk, on bytes already in memory. No I/O; throws DocumentError for input
+ * it cannot process. Runs inside a pipeline thread (see thread-pool.ts), never on the event loop
+ * of a process that serves requests or renews job locks.
+ */
+export async function processDocument(input: PipelineInput): Promise<ProcessedDocument> {
   const started = performance.now();
-  detectContentType(contentType);
-  const text = extractText(bytes);
-  const extracted = performance.now();
-  const chunks = chunkText({ text, headings: [], pages: [] }, chunking);
-  const chunked = performance.now();
-  return { text, chunks, timings: { extractMs: extracted - started, chunkMs: chunked - extracted } };
+  let detectedType = input.declaredType;
+  let extracted = input.extracted;
+  if (!extracted) {
+    const type = await detectContentType(input.bytes, input.declaredType, input.filename ?? undefined);
+    detectedType = type;
+    extracted = await extractorFor(type)(input.bytes, input.limits);
+  }
+  const extractedAt = performance.now();
+  const chunks = chunkText(extracted, input.chunking);
+  return {
+    detectedType,
+    extracted,
+    chunks,
+    timings: { extractMs: extractedAt - started, chunkMs: performance.now() - extractedAt },
+  };
 }

@@ -6,6 +6,8 @@ import { z } from 'zod';
  */
 export const PROCESSING_QUEUE = 'documents';
 export const PROCESS_VERSION_JOB = 'process-version';
+/** Re-chunks a completed version from its stored text with the settings in rechunk_settings. */
+export const RECHUNK_VERSION_JOB = 'rechunk-version';
 
 export const processVersionPayload = z.object({
   documentId: z.uuid(),
@@ -22,6 +24,11 @@ export type ProcessVersionPayload = z.infer<typeof processVersionPayload>;
  */
 export function processVersionJobId(documentId: string, version: number): string {
   return `${documentId}-v${version}`;
+}
+
+/** One re-chunk job per (document, version, settings): asking twice for the same chunks runs once. */
+export function rechunkVersionJobId(documentId: string, version: number, settingsHash: string): string {
+  return `${documentId}-v${version}-rechunk-${settingsHash}`;
 }
 
 /** The job payload for a version: the one place it is built, for the API and the sweeper alike. */

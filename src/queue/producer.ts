@@ -7,10 +7,30 @@ import {
   PROCESSING_QUEUE,
   type ProcessVersionPayload,
   processVersionJobId,
+  RECHUNK_VERSION_JOB,
+  rechunkVersionJobId,
 } from './jobs.js';
 
 /** Longest an enqueue may take: BullMQ waits for a connection that may never come. */
 const ENQUEUE_TIMEOUT_MS = 2_000;
+
+/** Rejects once ENQUEUE_TIMEOUT_MS pass, instead of waiting for Redis to come back. */
+async function withTimeout<T>(adding: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(Object.assign(new Error(`enqueue took over ${ENQUEUE_TIMEOUT_MS} ms`), { code: 'ETIMEDOUT' })),
+      ENQUEUE_TIMEOUT_MS,
+    );
+  });
+  adding.catch(() => {}); // a late failure after the timeout is already accounted for
+  try {
+    return await Promise.race([adding, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Attempts per job before a version is marked failed; transient errors back off exponentially. */
 const JOB_ATTEMPTS = 5;
@@ -43,26 +63,24 @@ export class DocumentQueue {
    */
   async enqueue(payloads: readonly ProcessVersionPayload[]): Promise<void> {
     if (payloads.length === 0) return;
-    const adding = this.queue.addBulk(
-      payloads.map((data) => ({
-        name: PROCESS_VERSION_JOB,
-        data,
-        opts: { jobId: processVersionJobId(data.documentId, data.version) },
-      })),
+    await withTimeout(
+      this.queue.addBulk(
+        payloads.map((data) => ({
+          name: PROCESS_VERSION_JOB,
+          data,
+          opts: { jobId: processVersionJobId(data.documentId, data.version) },
+        })),
+      ),
     );
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`enqueue took over ${ENQUEUE_TIMEOUT_MS} ms`)),
-        ENQUEUE_TIMEOUT_MS,
-      );
-    });
-    adding.catch(() => {}); // a late failure after the timeout is already accounted for
-    try {
-      await Promise.race([adding, timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  }
+
+  /** Adds the job that re-chunks a version with the settings stored in its rechunk_settings. */
+  async enqueueRechunk(data: ProcessVersionPayload, settingsHash: string): Promise<void> {
+    await withTimeout(
+      this.queue.add(RECHUNK_VERSION_JOB, data, {
+        jobId: rechunkVersionJobId(data.documentId, data.version, settingsHash),
+      }),
+    );
   }
 
   /**

@@ -9,25 +9,35 @@ export async function replaceVersionChunks(
   client: PoolClient,
   ref: { documentId: string; version: number; tenantId: string },
   chunks: readonly Chunk[],
+  settingsHash: string,
 ): Promise<void> {
+  // A re-chunk replaces a completed version's chunks; for a first run this deletes nothing.
   await client.query('DELETE FROM chunks WHERE document_id = $1 AND version = $2', [
     ref.documentId,
     ref.version,
   ]);
   if (chunks.length === 0) return;
+  // unnest flattens nested arrays, so each chunk's pages travel as an int[] literal and its
+  // heading path as JSON text.
   await client.query(
-    `INSERT INTO chunks (document_id, version, tenant_id, chunk_index, text, start_offset, end_offset, word_count, token_count)
-     SELECT $1, $2, $3, * FROM unnest($4::int[], $5::text[], $6::int[], $7::int[], $8::int[], $9::int[])`,
+    `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset, end_offset,
+                         word_count, token_count, pages, heading_path)
+     SELECT $1, $2, $3, $4, i, t, s, e, w, k, p::int[], h::jsonb
+     FROM unnest($5::int[], $6::text[], $7::int[], $8::int[], $9::int[], $10::int[], $11::text[], $12::text[])
+       AS c(i, t, s, e, w, k, p, h)`,
     [
       ref.documentId,
       ref.version,
       ref.tenantId,
+      settingsHash,
       chunks.map((c) => c.index),
       chunks.map((c) => c.text),
       chunks.map((c) => c.start),
       chunks.map((c) => c.end),
       chunks.map((c) => c.wordCount),
       chunks.map((c) => c.tokenCount),
+      chunks.map((c) => `{${c.pages.join(',')}}`),
+      chunks.map((c) => JSON.stringify(c.headingPath)),
     ],
   );
 }
@@ -39,7 +49,7 @@ export async function listVersionChunks(
 ): Promise<Chunk[]> {
   const { rows } = await pool.query<Chunk>(
     `SELECT chunk_index AS index, text, start_offset AS start, end_offset AS "end",
-            word_count AS "wordCount", token_count AS "tokenCount"
+            word_count AS "wordCount", token_count AS "tokenCount", pages, heading_path AS "headingPath"
      FROM chunks
      WHERE document_id = $1 AND version = $2 AND tenant_id = $3 AND chunk_index > $4
      ORDER BY chunk_index

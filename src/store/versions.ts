@@ -1,4 +1,5 @@
-import type { Chunk, ChunkingSettings } from '../pipeline/chunk/settings.js';
+import { type Chunk, type ChunkingSettings, settingsHash } from '../pipeline/chunk/settings.js';
+import type { ExtractedText } from '../pipeline/extract/types.js';
 import { replaceVersionChunks } from './chunks.js';
 import { inTransaction, type Pool } from './pool.js';
 
@@ -11,6 +12,7 @@ export interface VersionRef {
 export interface ClaimedVersion {
   tenantId: string;
   contentType: string;
+  filename: string | null;
   rawContent: Buffer;
   chunking: ChunkingSettings;
   requestId: string | null;
@@ -27,12 +29,12 @@ export async function claimVersion(pool: Pool, ref: VersionRef): Promise<Claimed
        UPDATE document_versions
        SET status = 'processing', attempts = attempts + 1, started_at = now(), updated_at = now()
        WHERE document_id = $1 AND version = $2 AND status <> 'completed'
-       RETURNING tenant_id, content_type, raw_content, chunking, request_id, attempts
+       RETURNING tenant_id, content_type, filename, raw_content, chunking, request_id, attempts
      ), document AS (
        UPDATE documents SET status = 'processing', updated_at = now()
        WHERE id = $1 AND latest_version = $2 AND status <> 'processing' AND EXISTS (SELECT 1 FROM claimed)
      )
-     SELECT tenant_id AS "tenantId", content_type AS "contentType", raw_content AS "rawContent",
+     SELECT tenant_id AS "tenantId", content_type AS "contentType", filename, raw_content AS "rawContent",
             chunking, request_id AS "requestId", attempts
      FROM claimed`,
     [ref.documentId, ref.version],
@@ -42,7 +44,9 @@ export async function claimVersion(pool: Pool, ref: VersionRef): Promise<Claimed
 
 export interface CompletedVersion {
   tenantId: string;
-  text: string;
+  detectedType: string;
+  extracted: ExtractedText;
+  chunking: ChunkingSettings;
   chunks: readonly Chunk[];
   extractedAt: Date;
   chunkedAt: Date;
@@ -60,15 +64,31 @@ export async function completeVersion(
 ): Promise<boolean> {
   return inTransaction(pool, async (client) => {
     // Taking the row lock first serialises two deliveries of the same version.
+    const { text, headings, pages } = result.extracted;
     const updated = await client.query(
       `UPDATE document_versions
-       SET status = 'completed', extracted_text = $3, chunk_count = $4, extracted_at = $5, chunked_at = $6,
-           completed_at = now(), updated_at = now(), error_code = NULL, error_message = NULL
+       SET status = 'completed', extracted_text = $3, extracted_structure = $4, detected_type = $5, chunk_count = $6,
+           extracted_at = $7, chunked_at = $8, completed_at = now(), updated_at = now(),
+           error_code = NULL, error_message = NULL
        WHERE document_id = $1 AND version = $2 AND status <> 'completed'`,
-      [ref.documentId, ref.version, result.text, result.chunks.length, result.extractedAt, result.chunkedAt],
+      [
+        ref.documentId,
+        ref.version,
+        text,
+        JSON.stringify({ headings, pages }),
+        result.detectedType,
+        result.chunks.length,
+        result.extractedAt,
+        result.chunkedAt,
+      ],
     );
     if (updated.rowCount === 0) return false;
-    await replaceVersionChunks(client, { ...ref, tenantId: result.tenantId }, result.chunks);
+    await replaceVersionChunks(
+      client,
+      { ...ref, tenantId: result.tenantId },
+      result.chunks,
+      settingsHash(result.chunking),
+    );
     await client.query(
       `UPDATE documents
        SET current_version = GREATEST(COALESCE(current_version, 0), $2),
@@ -127,4 +147,78 @@ export async function findStrandedVersions(
     [olderThanMs, limit],
   );
   return rows;
+}
+
+/**
+ * Records a re-chunk request on a document's current (completed) version and returns that
+ * version, or undefined when the document has no completed version yet.
+ */
+export async function requestRechunk(
+  pool: Pool,
+  tenantId: string,
+  documentId: string,
+  settings: ChunkingSettings,
+): Promise<{ version: number } | undefined> {
+  const { rows } = await pool.query<{ version: number }>(
+    `UPDATE document_versions v
+     SET rechunk_settings = $3, updated_at = now()
+     FROM documents d
+     WHERE d.id = $1 AND d.tenant_id = $2 AND v.document_id = d.id AND v.version = d.current_version
+       AND v.status = 'completed'
+     RETURNING v.version`,
+    [documentId, tenantId, JSON.stringify(settings)],
+  );
+  return rows[0];
+}
+
+export interface RechunkWork {
+  tenantId: string;
+  extracted: ExtractedText;
+  settings: ChunkingSettings;
+}
+
+/** The stored text and structure of a version with a pending re-chunk, or undefined if none is pending. */
+export async function findRechunkWork(pool: Pool, ref: VersionRef): Promise<RechunkWork | undefined> {
+  const { rows } = await pool.query<{
+    tenantId: string;
+    text: string;
+    structure: { headings: ExtractedText['headings']; pages: ExtractedText['pages'] } | null;
+    settings: ChunkingSettings;
+  }>(
+    `SELECT tenant_id AS "tenantId", extracted_text AS text, extracted_structure AS structure,
+            rechunk_settings AS settings
+     FROM document_versions
+     WHERE document_id = $1 AND version = $2 AND status = 'completed' AND rechunk_settings IS NOT NULL`,
+    [ref.documentId, ref.version],
+  );
+  const row = rows[0];
+  if (!row) return undefined;
+  return {
+    tenantId: row.tenantId,
+    settings: row.settings,
+    extracted: { text: row.text, headings: row.structure?.headings ?? [], pages: row.structure?.pages ?? [] },
+  };
+}
+
+/**
+ * Swaps a version's chunks for the re-chunked ones in one transaction. Returns false, writing
+ * nothing, when the request changed meanwhile (a newer re-chunk's job will do its own).
+ */
+export async function completeRechunk(
+  pool: Pool,
+  ref: VersionRef & { tenantId: string },
+  settings: ChunkingSettings,
+  chunks: readonly Chunk[],
+): Promise<boolean> {
+  return inTransaction(pool, async (client) => {
+    const updated = await client.query(
+      `UPDATE document_versions
+       SET chunking = rechunk_settings, rechunk_settings = NULL, chunk_count = $4, chunked_at = now(), updated_at = now()
+       WHERE document_id = $1 AND version = $2 AND status = 'completed' AND rechunk_settings = $3::jsonb`,
+      [ref.documentId, ref.version, JSON.stringify(settings), chunks.length],
+    );
+    if (updated.rowCount === 0) return false;
+    await replaceVersionChunks(client, ref, chunks, settingsHash(settings));
+    return true;
+  });
 }

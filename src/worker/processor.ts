@@ -4,14 +4,28 @@ import type { Redis } from 'ioredis';
 import { coerceError, DocumentError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import { chunkingSettings } from '../pipeline/chunk/settings.js';
-import { processDocument } from '../pipeline/process.js';
-import { PROCESSING_QUEUE, type ProcessVersionPayload, processVersionPayload } from '../queue/jobs.js';
+import { type Chunk, chunkingSettings } from '../pipeline/chunk/settings.js';
+import { defaultExtractLimits } from '../pipeline/extract/types.js';
+import type { PipelinePool } from '../pipeline/thread-pool.js';
+import {
+  PROCESSING_QUEUE,
+  type ProcessVersionPayload,
+  processVersionPayload,
+  RECHUNK_VERSION_JOB,
+} from '../queue/jobs.js';
 import type { Pool } from '../store/pool.js';
-import { claimVersion, completeVersion, failVersion } from '../store/versions.js';
+import {
+  claimVersion,
+  completeRechunk,
+  completeVersion,
+  failVersion,
+  findRechunkWork,
+} from '../store/versions.js';
 
 export interface ProcessorDeps {
   pool: Pool;
+  /** Threads that run detect -> extract -> chunk off the event loop. */
+  pipeline: PipelinePool;
   metrics: Metrics;
   logger: Logger;
 }
@@ -38,14 +52,30 @@ export async function processVersion(
       logger.debug('version already completed or deleted; nothing to do');
       return 'skipped';
     }
-    const chunking = chunkingSettings.parse(claimed.chunking);
-    const { text, chunks, timings } = processDocument(claimed.rawContent, claimed.contentType, chunking);
+    const parsedChunking = chunkingSettings.safeParse(claimed.chunking);
+    if (!parsedChunking.success) {
+      throw new DocumentError(
+        'invalid_settings',
+        `stored chunking settings are invalid: ${parsedChunking.error.message}`,
+        false,
+      );
+    }
+    const chunking = parsedChunking.data;
+    const { detectedType, extracted, chunks, timings } = await deps.pipeline.run({
+      bytes: claimed.rawContent,
+      declaredType: claimed.contentType,
+      filename: claimed.filename,
+      chunking,
+      limits: defaultExtractLimits,
+    });
     const extractedAt = new Date(Date.now() - timings.chunkMs);
     const chunkedAt = new Date();
     const storeStarted = performance.now();
     const stored = await completeVersion(pool, ref, {
       tenantId: claimed.tenantId,
-      text,
+      detectedType,
+      extracted,
+      chunking,
       chunks,
       extractedAt,
       chunkedAt,
@@ -78,6 +108,40 @@ export async function processVersion(
   }
 }
 
+/**
+ * Re-chunks a completed version from its stored text: no detection or extraction again. A bad
+ * setting cannot reach here (the API validated it), so any failure is left to BullMQ's retries;
+ * the version keeps its current chunks throughout.
+ */
+export async function rechunkVersion(
+  deps: ProcessorDeps,
+  payload: ProcessVersionPayload,
+): Promise<ProcessOutcome> {
+  const ref = { documentId: payload.documentId, version: payload.version };
+  const work = await findRechunkWork(deps.pool, ref);
+  if (!work) return 'skipped';
+  let chunks: Chunk[];
+  try {
+    ({ chunks } = await deps.pipeline.run({
+      bytes: new Uint8Array(0),
+      declaredType: 'text/plain',
+      filename: null,
+      chunking: work.settings,
+      limits: defaultExtractLimits,
+      extracted: work.extracted,
+    }));
+  } catch (error) {
+    if (error instanceof DocumentError) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    throw error;
+  }
+  const stored = await completeRechunk(deps.pool, { ...ref, tenantId: work.tenantId }, work.settings, chunks);
+  deps.logger.debug(
+    { ...ref, requestId: payload.requestId, chunks: chunks.length, stored },
+    'version re-chunked',
+  );
+  return stored ? 'completed' : 'skipped';
+}
+
 export interface ProcessorWorkerOptions extends ProcessorDeps {
   connection: Redis;
   prefix: string;
@@ -95,6 +159,7 @@ export function createProcessorWorker(
       const parsed = processVersionPayload.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`malformed job payload: ${parsed.error.message}`);
       const payload = parsed.data;
+      if (job.name === RECHUNK_VERSION_JOB) return rechunkVersion(deps, payload);
       const maxAttempts = job.opts.attempts ?? 1;
       return processVersion(deps, payload, {
         number: job.attemptsMade + 1,

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics.js';
+import { PipelinePool } from '../pipeline/thread-pool.js';
 import { createRedis } from '../queue/connection.js';
 import { DocumentQueue } from '../queue/producer.js';
 import { createPool } from '../store/pool.js';
@@ -66,6 +67,13 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     cleanups.push(() => queue.close());
     if (!options.metrics) metrics.watchQueue(() => queue.snapshot());
 
+    const pipeline = new PipelinePool({
+      threads: config.PIPELINE_THREADS,
+      timeoutMs: config.PIPELINE_TIMEOUT_MS,
+      heapMb: config.PIPELINE_HEAP_MB,
+    });
+    cleanups.push(() => pipeline.close());
+
     const sweeper = startSweeper({
       pool,
       queue,
@@ -79,6 +87,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       prefix: config.QUEUE_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
       pool,
+      pipeline,
       metrics,
       logger,
     });

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
+import { PipelinePool } from '../../src/pipeline/thread-pool.js';
 import { insertDocuments } from '../../src/store/documents.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { processVersion } from '../../src/worker/processor.js';
@@ -25,6 +26,7 @@ const workerLogger = pino({ level: 'debug' }, capture) as unknown as Logger;
 let app: Awaited<ReturnType<typeof buildApp>>;
 let worker: WorkerNode;
 let pool: Pool;
+let pipeline: PipelinePool;
 let databaseUrl: string;
 
 beforeAll(async () => {
@@ -34,11 +36,13 @@ beforeAll(async () => {
   await app.ready();
   worker = await startWorkerNode({ config, logger: workerLogger, role: 'processor', metrics: new Metrics() });
   pool = createPool({ connectionString: config.DATABASE_URL, max: 4, applicationName: 'test' }, silentLogger);
+  pipeline = new PipelinePool({ threads: 2, timeoutMs: 10_000, heapMb: 256 });
 });
 afterAll(async () => {
   await worker?.close();
   await app?.close();
   await pool?.end();
+  await pipeline?.close();
 });
 
 async function submit(body: object, headers: Record<string, string> = {}): Promise<string> {
@@ -76,6 +80,7 @@ async function insertUnqueued(content: string): Promise<string> {
       tenantId: 'default',
       source: 'test',
       externalId: null,
+      filename: null,
       metadata: {},
       contentType: 'text/plain',
       content: bytes,
@@ -87,7 +92,7 @@ async function insertUnqueued(content: string): Promise<string> {
   return id;
 }
 
-const deps = () => ({ pool, metrics: new Metrics(), logger: silentLogger });
+const deps = () => ({ pool, pipeline, metrics: new Metrics(), logger: silentLogger });
 const firstAttempt = { number: 1, isLast: false };
 
 describe('processing a document', () => {
@@ -185,7 +190,7 @@ describe('a transient failure while storing', () => {
     const id = await insertUnqueued(numberedWords(20));
     const ref = { documentId: id, version: 1, tenantId: 'default' };
     await withChunksLocked(async (faultyPool) => {
-      const faulty = { pool: faultyPool, metrics: new Metrics(), logger: silentLogger };
+      const faulty = { pool: faultyPool, pipeline, metrics: new Metrics(), logger: silentLogger };
       await expect(processVersion(faulty, ref, { number: 1, isLast: false })).rejects.toMatchObject({
         code: '57014',
       });

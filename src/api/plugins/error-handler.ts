@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isTransientError, RequestError } from '../../errors.js';
+import { DocumentError, isTransientError, RequestError } from '../../errors.js';
 
 /** The one error body every endpoint answers with. */
 export interface ErrorBody {
@@ -27,6 +27,13 @@ const frameworkCodes: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
+  // @fastify/multipart's limits
+  FST_REQ_FILE_TOO_LARGE: 'document_too_large',
+  FST_FILES_LIMIT: 'too_many_files',
+  FST_FIELDS_LIMIT: 'too_many_fields',
+  FST_PARTS_LIMIT: 'too_many_parts',
+  FST_INVALID_MULTIPART_CONTENT_TYPE: 'invalid_multipart',
+  FST_PROTO_VIOLATION: 'invalid_multipart',
 };
 
 /**
@@ -47,6 +54,10 @@ const errorHandlerPlugin: FastifyPluginAsync = async (app) => {
     }
     if (error instanceof RequestError) {
       return sendError(reply, error.statusCode, error.code, error.message, error.details ?? null);
+    }
+    // A document processed in the request (a chunk preview) that cannot be: the input's fault.
+    if (error instanceof DocumentError && !error.retryable) {
+      return sendError(reply, 422, error.code, error.message);
     }
     const statusCode = error.statusCode ?? 500;
     if (statusCode >= 400 && statusCode < 500) {

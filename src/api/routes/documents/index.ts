@@ -1,9 +1,12 @@
+import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
+import { settingsHash } from '../../../pipeline/chunk/settings.js';
 import { commitAndEnqueue, type HandoffDeps } from '../../../queue/handoff.js';
+import { toProcessVersionPayload } from '../../../queue/jobs.js';
 import { listVersionChunks } from '../../../store/chunks.js';
 import {
   type DocumentView,
@@ -11,8 +14,10 @@ import {
   listDocuments,
   type NewDocument,
 } from '../../../store/documents.js';
+import { requestRechunk } from '../../../store/versions.js';
+import { chunkingRequest, resolveChunking } from '../../chunking.js';
 import { decodeCursor, encodeCursor } from '../../cursor.js';
-import { toNewDocument } from './intake.js';
+import { toNewDocument, toUploadedDocument } from './intake.js';
 import {
   acceptedDocument,
   batchBody,
@@ -26,7 +31,10 @@ import {
   listChunksQuery,
   listDocumentsQuery,
   newDocumentBody,
+  rechunkAccepted,
+  uploadQuery,
 } from './schemas.js';
+import { readMultipartUpload, readRawUpload } from './upload.js';
 
 const documentsCursor = z.object({ before: z.uuid() });
 const chunksCursor = z.object({ version: z.number().int().min(1), after: z.number().int().min(-1) });
@@ -41,6 +49,8 @@ function toDocumentResponse(view: DocumentView): DocumentResponse {
     source: view.source,
     externalId: view.externalId,
     contentType: view.contentType,
+    detectedType: view.detectedType,
+    filename: view.filename,
     bytes: view.bytes,
     chunkCount: view.chunkCount,
     metadata: view.metadata,
@@ -61,11 +71,6 @@ function notFound(id: string): RequestError {
   return new RequestError(404, 'not_found', `document ${id} does not exist`);
 }
 
-/** JSON escapes can make a body several times its content; the content limit is checked exactly later. */
-function singleBodyLimit(config: Config): number {
-  return config.MAX_DOCUMENT_BYTES * 2 + 1024 * 1024;
-}
-
 export async function documentRoutes(app: FastifyInstance, options: { config: Config }): Promise<void> {
   const { config } = options;
   const api = app.withTypeProvider<ZodTypeProvider>();
@@ -76,30 +81,60 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
     logger: app.log,
   };
 
-  api.post(
-    '',
-    {
-      bodyLimit: singleBodyLimit(config),
-      schema: {
-        summary: 'Submit a document; it is stored durably before the 202 and processed asynchronously',
-        tags: ['documents'],
-        body: newDocumentBody,
-        response: { 202: acceptedDocument, 400: errorResponse, 413: errorResponse },
+  // One endpoint, three ways in: JSON, a multipart upload, or a raw body of any other type. The
+  // upload parsers live in their own context, so no other route accepts arbitrary bodies.
+  await app.register(async (uploads) => {
+    await uploads.register(multipart, {
+      limits: {
+        fileSize: config.MAX_UPLOAD_BYTES,
+        files: 1,
+        fields: 8,
+        fieldSize: 64 * 1024,
+        parts: 10,
+        headerPairs: 100,
       },
-    },
-    async (request, reply) => {
-      const document = toNewDocument(request.body, {
-        tenantId: request.tenantId,
-        requestId: request.id,
-        config,
-      });
-      await commitAndEnqueue(handoff, [document]);
-      return reply
-        .code(202)
-        .header('location', `/api/v1/documents/${document.id}`)
-        .send({ id: document.id, version: 1, status: 'queued' as const });
-    },
-  );
+    });
+    uploads.addContentTypeParser(
+      '*',
+      { parseAs: 'buffer', bodyLimit: config.MAX_UPLOAD_BYTES },
+      (_request, body, done) => done(null, body),
+    );
+    uploads.withTypeProvider<ZodTypeProvider>().post(
+      '',
+      {
+        // Only JSON bodies have this shape; for uploads the body is validated by hand (see below).
+        attachValidation: true,
+        schema: {
+          summary:
+            'Submit a document as JSON, a multipart upload (part "file") or a raw body with its own Content-Type; ' +
+            'it is stored durably before the 202 and processed asynchronously',
+          tags: ['documents'],
+          body: newDocumentBody,
+          querystring: uploadQuery,
+          response: { 202: acceptedDocument, 400: errorResponse, 413: errorResponse, 415: errorResponse },
+        },
+      },
+      async (request, reply) => {
+        const context = { tenantId: request.tenantId, requestId: request.id, config };
+        let document: NewDocument;
+        if (request.isMultipart()) {
+          const upload = await readMultipartUpload(request);
+          document = toUploadedDocument(upload, upload.fields, context);
+        } else if (Buffer.isBuffer(request.body)) {
+          const upload = readRawUpload(request, request.body);
+          document = toUploadedDocument(upload, upload.fields, context);
+        } else {
+          if (request.validationError) throw request.validationError;
+          document = toNewDocument(request.body, context);
+        }
+        await commitAndEnqueue(handoff, [document]);
+        return reply
+          .code(202)
+          .header('location', `/api/v1/documents/${document.id}`)
+          .send({ id: document.id, version: 1, status: 'queued' as const });
+      },
+    );
+  });
 
   api.post(
     '/batch',
@@ -151,6 +186,39 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
       return reply
         .code(207)
         .send({ accepted: accepted.length, rejected: items.length - accepted.length, items });
+    },
+  );
+
+  api.post(
+    '/:id/rechunk',
+    {
+      schema: {
+        summary:
+          "Re-chunk a document's current version from its stored text; the old chunks stay until the new ones replace them",
+        tags: ['documents'],
+        params: documentIdParams,
+        body: z.object({ chunking: chunkingRequest }).strict(),
+        response: { 202: rechunkAccepted, 400: errorResponse, 404: errorResponse, 409: errorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const settings = resolveChunking(request.body.chunking, config);
+      const requested = await requestRechunk(app.db, request.tenantId, id, settings);
+      if (!requested) {
+        if (!(await findDocument(app.db, request.tenantId, id))) throw notFound(id);
+        throw new RequestError(409, 'not_ready', `document ${id} has no completed version to re-chunk yet`);
+      }
+      const payload = toProcessVersionPayload({
+        documentId: id,
+        version: requested.version,
+        tenantId: request.tenantId,
+        requestId: request.id,
+      });
+      await app.documentQueue.enqueueRechunk(payload, settingsHash(settings));
+      return reply
+        .code(202)
+        .send({ id, version: requested.version, status: 'rechunking' as const, chunking: settings });
     },
   );
 

@@ -1,60 +1,82 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import type { Config } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
-import { type ChunkingSettings, chunkingSettings } from '../../../pipeline/chunk/settings.js';
 import { mediaTypeOf } from '../../../pipeline/detect.js';
 import type { NewDocument } from '../../../store/documents.js';
-import type { NewDocumentBody } from './schemas.js';
+import { resolveChunking } from '../../chunking.js';
+import type { NewDocumentBody, UploadFields } from './schemas.js';
 
-/**
- * Fills chunking defaults from config, then checks the whole settings object. An overlap left
- * out scales with the size asked for (CHUNK_OVERLAP/CHUNK_SIZE of it), so `size: 100` alone gets 10.
- */
-export function resolveChunking(input: NewDocumentBody['chunking'], config: Config): ChunkingSettings {
-  const size = input?.size ?? config.CHUNK_SIZE;
-  const overlap = input?.overlap ?? Math.floor((size * config.CHUNK_OVERLAP) / config.CHUNK_SIZE);
-  const parsed = chunkingSettings.safeParse({ strategy: input?.strategy ?? 'words', size, overlap });
-  if (!parsed.success) {
-    const details = parsed.error.issues.map((issue) => ({
-      in: 'body',
-      path: ['chunking', ...issue.path].join('.'),
-      message: issue.message,
-    }));
-    throw new RequestError(
-      400,
-      'validation_error',
-      `body.${details[0]?.path}: ${details[0]?.message}`,
-      details,
-    );
-  }
-  return parsed.data;
+export interface IntakeContext {
+  tenantId: string;
+  requestId: string;
+  config: Config;
 }
 
-/** Turns a validated request body into the row to store, or throws a RequestError. */
-export function toNewDocument(
-  body: NewDocumentBody,
-  context: { tenantId: string; requestId: string; config: Config },
+const MAX_FILENAME_LENGTH = 255;
+
+/**
+ * A client's filename, kept as metadata only (never used as a path): the last path segment,
+ * control characters removed, at most 255 characters; null when nothing is left.
+ */
+export function sanitizeFilename(name: string | undefined): string | null {
+  if (!name) return null;
+  const base = path.posix.basename(name.replaceAll('\\', '/'));
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
+  return clean ? clean.slice(0, MAX_FILENAME_LENGTH) : null;
+}
+
+function newDocument(
+  content: Buffer,
+  contentType: string,
+  fields: Pick<NewDocumentBody, 'source' | 'externalId' | 'metadata' | 'chunking'> & {
+    filename?: string | undefined;
+  },
+  context: IntakeContext,
 ): NewDocument {
-  const content = Buffer.from(body.content, 'utf8');
-  if (content.length > context.config.MAX_DOCUMENT_BYTES) {
-    throw new RequestError(
-      413,
-      'document_too_large',
-      `content is ${content.length} bytes; the limit is ${context.config.MAX_DOCUMENT_BYTES}`,
-      { bytes: content.length, limit: context.config.MAX_DOCUMENT_BYTES },
-    );
-  }
   return {
     id: uuidv7(),
     tenantId: context.tenantId,
-    source: body.source,
-    externalId: body.externalId ?? null,
-    metadata: body.metadata,
-    contentType: mediaTypeOf(body.contentType),
+    source: fields.source,
+    externalId: fields.externalId ?? null,
+    filename: sanitizeFilename(fields.filename),
+    metadata: fields.metadata,
+    contentType,
     content,
     contentHash: createHash('sha256').update(content).digest(),
-    chunking: resolveChunking(body.chunking, context.config),
+    chunking: resolveChunking(fields.chunking, context.config),
     requestId: context.requestId,
   };
+}
+
+/** A JSON document (`content` as a string) as the row to store, or a RequestError. */
+export function toNewDocument(body: NewDocumentBody, context: IntakeContext): NewDocument {
+  const content = Buffer.from(body.content, 'utf8');
+  const limit = context.config.MAX_DOCUMENT_BYTES;
+  if (content.length > limit) {
+    throw new RequestError(
+      413,
+      'document_too_large',
+      `content is ${content.length} bytes; the limit is ${limit}`,
+      {
+        bytes: content.length,
+        limit,
+      },
+    );
+  }
+  return newDocument(content, mediaTypeOf(body.contentType), body, context);
+}
+
+/** An uploaded file (multipart or raw body) as the row to store, or a RequestError. */
+export function toUploadedDocument(
+  file: { bytes: Buffer; contentType: string | undefined },
+  fields: UploadFields,
+  context: IntakeContext,
+): NewDocument {
+  if (file.bytes.length === 0) throw new RequestError(400, 'empty_document', 'the uploaded file is empty');
+  // The declared type is only a hint: the worker decides by the bytes.
+  const declared = mediaTypeOf(file.contentType ?? '') || 'application/octet-stream';
+  return newDocument(file.bytes, declared.slice(0, 200), fields, context);
 }

@@ -1,6 +1,15 @@
 import { z } from 'zod';
-import { MAX_CHUNK_WORDS, maxOverlap } from '../../../pipeline/chunk/settings.js';
-import { isSupportedContentType, supportedContentTypes } from '../../../pipeline/detect.js';
+import { mediaTypeOf } from '../../../pipeline/detect.js';
+import { chunkingRequest } from '../../chunking.js';
+
+/** Formats that can travel as a JSON string; binary formats come as uploads. */
+export const jsonContentTypes = [
+  'text/plain',
+  'text/markdown',
+  'text/html',
+  'text/csv',
+  'application/json',
+] as const;
 
 /** Metadata is for filtering and display: bounded so it cannot carry a second document. */
 const MAX_METADATA_KEYS = 64;
@@ -12,7 +21,7 @@ function isStorableText(value: string): boolean {
   return !value.includes('\u0000') && value.isWellFormed();
 }
 
-const storableText = (max: number) =>
+export const storableText = (max: number) =>
   z
     .string()
     .max(max)
@@ -27,7 +36,7 @@ function isStorableJson(value: unknown, depthLeft: number): boolean {
   return entries.every(([key, item]) => isStorableText(key) && isStorableJson(item, depthLeft - 1));
 }
 
-const metadata = z
+export const metadata = z
   .record(z.string().max(200), z.unknown())
   .refine((value) => Object.keys(value).length <= MAX_METADATA_KEYS, {
     message: `at most ${MAX_METADATA_KEYS} keys`,
@@ -41,34 +50,73 @@ const metadata = z
 
 export const documentStatus = z.enum(['queued', 'processing', 'completed', 'failed']);
 
-export const chunkingInput = z
-  .object({
-    strategy: z.literal('words').default('words'),
-    size: z.number().int().min(1).max(MAX_CHUNK_WORDS).optional(),
-    overlap: z.number().int().min(0).max(maxOverlap(MAX_CHUNK_WORDS)).optional(),
-  })
-  .strict();
-
 export const newDocumentBody = z
   .object({
     content: z.string().min(1, 'content must not be empty'),
     contentType: z
       .string()
       .max(200)
-      .refine(isSupportedContentType, { message: `must be one of ${supportedContentTypes.join(', ')}` })
+      .refine((type) => (jsonContentTypes as readonly string[]).includes(mediaTypeOf(type)), {
+        message: `must be one of ${jsonContentTypes.join(', ')}; upload other formats as multipart/form-data or a raw body`,
+      })
       .default('text/plain'),
     source: storableText(200).min(1).default('api'),
     externalId: storableText(500).min(1).optional(),
     metadata: metadata.default({}),
-    chunking: chunkingInput.optional(),
+    chunking: chunkingRequest.optional(),
   })
   .strict();
 export type NewDocumentBody = z.infer<typeof newDocumentBody>;
+
+/** A JSON-encoded form field or query parameter (metadata, chunking), parsed before validation. */
+const jsonField = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value, ctx) => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      return z.NEVER;
+    }
+  }, schema);
+
+/**
+ * What comes beside an uploaded file: multipart fields, or query parameters of a raw body.
+ * `metadata` and `chunking` are JSON strings there.
+ */
+export const uploadFields = z
+  .object({
+    source: storableText(200).min(1).default('upload'),
+    externalId: storableText(500).min(1).optional(),
+    filename: z.string().max(1000).optional(),
+    metadata: jsonField(metadata).default({}),
+    chunking: jsonField(chunkingRequest).optional(),
+  })
+  .strict();
+export type UploadFields = z.infer<typeof uploadFields>;
+
+/** The query parameters of a raw-body upload, for the OpenAPI document (validated as uploadFields). */
+export const uploadQuery = z
+  .object({
+    source: z.string().optional(),
+    externalId: z.string().optional(),
+    filename: z.string().optional(),
+    metadata: z.string().optional().describe('JSON object'),
+    chunking: z.string().optional().describe('JSON object: {strategy, size, overlap, unit, tokenizer}'),
+  })
+  .strict();
 
 export const acceptedDocument = z.object({
   id: z.uuid(),
   version: z.number().int(),
   status: z.literal('queued'),
+});
+
+export const rechunkAccepted = z.object({
+  id: z.uuid(),
+  version: z.number().int(),
+  status: z.literal('rechunking'),
+  chunking: z.record(z.string(), z.unknown()).describe('the complete settings, defaults filled in'),
 });
 
 export function batchBody(maxDocuments: number) {
@@ -105,7 +153,9 @@ export const documentResponse = z.object({
   currentVersion: z.number().int().nullable(),
   source: z.string(),
   externalId: z.string().nullable(),
-  contentType: z.string(),
+  contentType: z.string().describe('as declared by the client'),
+  detectedType: z.string().nullable().describe('what the bytes turned out to be, once processed'),
+  filename: z.string().nullable(),
   bytes: z.number().int(),
   chunkCount: z.number().int().nullable(),
   metadata: z.record(z.string(), z.unknown()),
@@ -144,18 +194,20 @@ export const listChunksQuery = z
   })
   .strict();
 
+export const chunkItem = z.object({
+  index: z.number().int(),
+  text: z.string(),
+  start: z.number().int(),
+  end: z.number().int(),
+  wordCount: z.number().int(),
+  tokenCount: z.number().int(),
+  pages: z.array(z.number().int()),
+  headingPath: z.array(z.string()),
+});
+
 export const chunkListResponse = z.object({
   version: z.number().int().nullable(),
-  items: z.array(
-    z.object({
-      index: z.number().int(),
-      text: z.string(),
-      start: z.number().int(),
-      end: z.number().int(),
-      wordCount: z.number().int(),
-      tokenCount: z.number().int(),
-    }),
-  ),
+  items: z.array(chunkItem),
   nextCursor: z.string().nullable(),
 });
 

@@ -1,0 +1,22 @@
+import { DocumentError } from '../errors.js';
+import { type PipelineInput, type ProcessedDocument, processDocument } from './process.js';
+
+/** What crosses back from a pipeline thread: errors lose their class in transit, so they travel as data. */
+export type ThreadOutcome =
+  | { ok: true; result: ProcessedDocument }
+  | { ok: false; code: string; message: string };
+
+/**
+ * The body of a pipeline thread (piscina loads this file). The pipeline does no I/O, so nothing
+ * thrown here can be cured by retrying: a library that throws on odd input fails the document
+ * as `extraction_failed` instead of sending it round the retry loop.
+ */
+export default async function runPipeline(input: PipelineInput): Promise<ThreadOutcome> {
+  try {
+    return { ok: true, result: await processDocument(input) };
+  } catch (error) {
+    if (error instanceof DocumentError) return { ok: false, code: error.code, message: error.message };
+    const message = error instanceof Error ? error.message : String(error);
+    return { ok: false, code: 'extraction_failed', message: `could not process the document: ${message}` };
+  }
+}
