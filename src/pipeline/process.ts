@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { type Chunk, type ChunkingSettings, chunkText } from './chunk/index.js';
-import { detectContentType } from './detect.js';
+import { charsetOf, detectContentType } from './detect.js';
 import { extractorFor } from './extract/index.js';
 import type { ExtractedText, ExtractLimits } from './extract/types.js';
 
@@ -34,9 +34,9 @@ export async function processDocument(input: PipelineInput): Promise<ProcessedDo
   let detectedType = input.declaredType;
   let extracted = input.extracted;
   if (!extracted) {
-    const type = await detectContentType(input.bytes, input.declaredType, input.filename ?? undefined);
+    const type = await detectContentType(input.bytes, input.declaredType, input.filename ?? undefined, input.limits);
     detectedType = type;
-    extracted = await extractorFor(type)(input.bytes, input.limits);
+    extracted = await extractorFor(type)(input.bytes, input.limits, { charset: charsetOf(input.declaredType) });
   }
   const extractedAt = performance.now();
   const chunks = chunkText(extracted, input.chunking);

@@ -1,13 +1,10 @@
-import { DocumentError } from '../../errors.js';
+import { decodeDocumentText } from './decode.js';
+import { emptyDocument } from './failures.js';
+import type { Extractor } from './types.js';
 
-const decoder = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
-
-/**
- * Plain text and Markdown: UTF-8 decoded (a BOM dropped, invalid sequences replaced), NUL bytes
- * removed because Postgres text cannot hold them. Markdown keeps its heading lines as they are.
- */
-export function extractText(bytes: Uint8Array): string {
-  const text = decoder.decode(bytes).replaceAll('\u0000', '');
-  if (text.trim().length === 0) throw new DocumentError('empty', 'the document has no text', false);
-  return text;
-}
+/** Plain text in any encoding (see decodeText), NUL bytes stripped and line endings normalised. */
+export const extractPlainText: Extractor = async (bytes, limits, hints) => {
+  const text = decodeDocumentText(bytes, limits, hints);
+  if (text.trim().length === 0) throw emptyDocument();
+  return { text, headings: [], pages: [] };
+};

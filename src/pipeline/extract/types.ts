@@ -46,8 +46,19 @@ export const defaultExtractLimits: ExtractLimits = {
   maxNestingDepth: 256,
 };
 
+/** What the upload said about the bytes, beyond their type. Every field is optional. */
+export interface ExtractHints {
+  /** The `charset` parameter of the declared Content-Type, tried before guessing for text formats. Default: none. */
+  charset?: string;
+}
+
 /**
  * An extractor reads one format. It throws DocumentError with a stable code for input it cannot
- * read: `corrupt`, `encrypted`, `empty`, `too_large` (a limit was hit); never a retryable error.
+ * read: `corrupt`, `encrypted`, `empty`, `too_large` (a limit was hit), and `unsupported_type`
+ * from the text formats when the bytes are not text at all; never a retryable error.
  */
-export type Extractor = (bytes: Uint8Array, limits: ExtractLimits) => Promise<ExtractedText>;
+export type Extractor = (
+  bytes: Uint8Array,
+  limits: ExtractLimits,
+  hints?: ExtractHints,
+) => Promise<ExtractedText>;

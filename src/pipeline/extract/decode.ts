@@ -1,0 +1,200 @@
+import { analyse } from 'chardet';
+import iconv from 'iconv-lite';
+import { DocumentError } from '../../errors.js';
+import { textTooLong, tooLarge } from './failures.js';
+import type { ExtractHints, ExtractLimits } from './types.js';
+
+/** Byte order marks, longest first so UTF-32LE is not taken for UTF-16LE. */
+const byteOrderMarks: ReadonlyArray<{ bom: readonly number[]; encoding: string }> = [
+  { bom: [0xef, 0xbb, 0xbf], encoding: 'utf-8' },
+  { bom: [0xff, 0xfe, 0x00, 0x00], encoding: 'utf-32le' },
+  { bom: [0x00, 0x00, 0xfe, 0xff], encoding: 'utf-32be' },
+  { bom: [0xff, 0xfe], encoding: 'utf-16le' },
+  { bom: [0xfe, 0xff], encoding: 'utf-16be' },
+];
+
+/** How much of a file the encoding guessers look at: enough to be sure, cheap on a 100 MB file. */
+const sampleBytes = 64 * 1024;
+
+/**
+ * Share of characters that no text file has (C0/C1 controls other than whitespace, ESC and SUB,
+ * plus U+FFFD from undecodable bytes) above which the bytes are binary, not text. Random bytes
+ * decode to about 10% of such characters in any single-byte encoding; real text has next to none.
+ */
+const maxBinaryShare = 0.03;
+
+export interface DecodedText {
+  /** NUL bytes removed (Postgres text cannot hold them), line endings normalised to \n. */
+  text: string;
+  /** The encoding the bytes were read as, for logs and tests. */
+  encoding: string;
+}
+
+/**
+ * Reads bytes of unknown encoding as text, in this order: a byte order mark; the declared charset
+ * (UTF-8 only when the bytes are valid UTF-8, as mislabelled Latin-1 is common); UTF-16 without a
+ * BOM, recognised by its NUL pattern; valid UTF-8; UTF-8 with a few damaged bytes (kept, with
+ * U+FFFD); otherwise the guess of chardet, falling back to windows-1252 as browsers do.
+ * Fails with `unsupported_type` when the result is not text at all (binary declared as text).
+ */
+export function decodeText(bytes: Uint8Array, hints: ExtractHints = {}): DecodedText {
+  const decoded = decodeRaw(bytes, hints.charset);
+  const text = normalise(decoded.text);
+  if (binaryShare(text, decoded.encoding) > maxBinaryShare) {
+    throw new DocumentError(
+      'unsupported_type',
+      `the bytes are not text (read as ${decoded.encoding}, too many control or undecodable characters)`,
+      false,
+    );
+  }
+  return { text, encoding: decoded.encoding };
+}
+
+/** decodeText with the document limits: refuses bytes that cannot fit before decoding them. */
+export function decodeDocumentText(bytes: Uint8Array, limits: ExtractLimits, hints?: ExtractHints): string {
+  // No encoding packs more than 4 bytes into a UTF-16 code unit, so this bound is safe to check first.
+  if (bytes.length > limits.maxTextChars * 4) {
+    throw tooLarge(`the document is larger than ${limits.maxTextChars * 4} bytes of text`);
+  }
+  const { text } = decodeText(bytes, hints);
+  if (text.length > limits.maxTextChars) throw textTooLong(limits.maxTextChars);
+  return text;
+}
+
+/** True when the bytes read as text under decodeText's rules (used by type detection). */
+export function looksLikeText(bytes: Uint8Array, charset?: string): boolean {
+  const sample = bytes.subarray(0, sampleBytes);
+  // Cutting the sample may split a multi-byte character at its end: one U+FFFD is harmless.
+  const decoded = decodeRaw(sample, charset);
+  return binaryShare(normalise(decoded.text), decoded.encoding) <= maxBinaryShare;
+}
+
+function decodeRaw(bytes: Uint8Array, charset: string | undefined): DecodedText {
+  for (const { bom, encoding } of byteOrderMarks) {
+    if (bom.every((byte, index) => bytes[index] === byte)) {
+      return { text: decodeWith(bytes.subarray(bom.length), encoding), encoding };
+    }
+  }
+  const declared = charset?.trim().toLowerCase();
+  if (declared !== undefined && declared !== '' && iconv.encodingExists(declared)) {
+    const isUtf8 = declared === 'utf-8' || declared === 'utf8' || declared === 'us-ascii';
+    if (!isUtf8) return { text: decodeWith(bytes, declared), encoding: declared };
+  }
+  const utf16 = guessUtf16(bytes);
+  if (utf16 !== undefined) return { text: decodeWith(bytes, utf16), encoding: utf16 };
+  const strict = tryStrictUtf8(bytes);
+  if (strict !== undefined) return { text: strict, encoding: 'utf-8' };
+  if (isMostlyUtf8(bytes.subarray(0, sampleBytes))) {
+    return { text: new TextDecoder('utf-8').decode(bytes), encoding: 'utf-8' };
+  }
+  const guessed = guessLegacyEncoding(bytes.subarray(0, sampleBytes));
+  return { text: decodeWith(bytes, guessed), encoding: guessed };
+}
+
+function decodeWith(bytes: Uint8Array, encoding: string): string {
+  if (encoding === 'utf-8' || encoding === 'utf-16le' || encoding === 'utf-16be') {
+    // Native decoders: several times faster than iconv-lite on large files.
+    return new TextDecoder(encoding, { ignoreBOM: true }).decode(bytes);
+  }
+  return iconv.decode(bytes, encoding, { stripBOM: false });
+}
+
+function tryStrictUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** UTF-16 text in a Latin script has a NUL in every other byte; other text and binaries do not. */
+function guessUtf16(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
+  const pairs = Math.floor(Math.min(bytes.length, sampleBytes) / 2);
+  // Below a few characters a NUL or two proves nothing (a stray NUL in a short ASCII file).
+  if (pairs < 4) return undefined;
+  let evenZeros = 0;
+  let oddZeros = 0;
+  for (let pair = 0; pair < pairs; pair++) {
+    if (bytes[2 * pair] === 0) evenZeros++;
+    if (bytes[2 * pair + 1] === 0) oddZeros++;
+  }
+  if (oddZeros > pairs * 0.4 && evenZeros < pairs * 0.05) return 'utf-16le';
+  if (evenZeros > pairs * 0.4 && oddZeros < pairs * 0.05) return 'utf-16be';
+  return undefined;
+}
+
+/**
+ * UTF-8 with a few damaged bytes (a bad copy, a truncated character) is still UTF-8: valid
+ * multi-byte sequences outnumber invalid bytes at least two to one. In Latin-1 text and random
+ * bytes, valid sequences are rare accidents (an Ã followed by a ©) and invalid bytes the rule.
+ */
+function isMostlyUtf8(bytes: Uint8Array): boolean {
+  let valid = 0;
+  let invalid = 0;
+  let index = 0;
+  while (index < bytes.length) {
+    const lead = bytes[index] ?? 0;
+    if (lead < 0x80) {
+      index++;
+      continue;
+    }
+    const length =
+      lead >= 0xc2 && lead <= 0xdf
+        ? 2
+        : lead >= 0xe0 && lead <= 0xef
+          ? 3
+          : lead >= 0xf0 && lead <= 0xf4
+            ? 4
+            : 0;
+    let ok = length > 0 && index + length <= bytes.length;
+    for (let offset = 1; ok && offset < length; offset++) {
+      const trail = bytes[index + offset] ?? 0;
+      ok = trail >= 0x80 && trail <= 0xbf;
+    }
+    if (ok) {
+      valid++;
+      index += length;
+    } else {
+      invalid++;
+      index++;
+    }
+  }
+  return valid > 0 && invalid * 2 <= valid;
+}
+
+function guessLegacyEncoding(sample: Uint8Array): string {
+  for (const match of analyse(sample)) {
+    // chardet's low-confidence answers for short samples are noise; so are ASCII/UTF-8 here,
+    // since the bytes are known not to be valid UTF-8.
+    if (match.confidence < 10) break;
+    const name = match.name.toLowerCase();
+    if (name === 'ascii' || name === 'utf-8') continue;
+    // Browsers read ISO-8859-1 as windows-1252 (WHATWG Encoding), which maps 0x80-0x9F to € “ ” etc.
+    if (name === 'iso-8859-1') return 'windows-1252';
+    if (iconv.encodingExists(name)) return name;
+  }
+  return 'windows-1252';
+}
+
+function normalise(text: string): string {
+  const withoutNul = text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
+  return withoutNul.includes('\r') ? withoutNul.replace(/\r\n?/g, '\n') : withoutNul;
+}
+
+/**
+ * The share of characters no text has. U+FFFD counts only for guessed encodings: bytes read as
+ * UTF-8 were judged mostly valid already, and its damaged bytes are a handful.
+ */
+function binaryShare(text: string, encoding: string): number {
+  if (text.length === 0) return 0;
+  const replacement = encoding === 'utf-8' ? -1 : 0xfffd;
+  let suspicious = 0;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    const isControl =
+      (code < 0x20 && !(code >= 0x09 && code <= 0x0d) && code !== 0x1a && code !== 0x1b) ||
+      (code >= 0x7f && code <= 0x9f);
+    if (isControl || code === replacement) suspicious++;
+  }
+  return suspicious / text.length;
+}
