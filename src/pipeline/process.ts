@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { DocumentError } from '../errors.js';
 import { type Chunk, type ChunkingSettings, chunkText } from './chunk/index.js';
 import { charsetOf, detectContentType } from './detect.js';
 import { extractorFor } from './extract/index.js';
@@ -34,11 +35,19 @@ export async function processDocument(input: PipelineInput): Promise<ProcessedDo
   let detectedType = input.declaredType;
   let extracted = input.extracted;
   if (!extracted) {
-    const type = await detectContentType(input.bytes, input.declaredType, input.filename ?? undefined, input.limits);
+    const type = await detectContentType(
+      input.bytes,
+      input.declaredType,
+      input.filename ?? undefined,
+      input.limits,
+    );
     detectedType = type;
-    extracted = await extractorFor(type)(input.bytes, input.limits, { charset: charsetOf(input.declaredType) });
+    extracted = await extractorFor(type)(input.bytes, input.limits, {
+      charset: charsetOf(input.declaredType),
+    });
   }
   const extractedAt = performance.now();
+  refuseRunawayChunking(extracted.text.length, input.chunking);
   const chunks = chunkText(extracted, input.chunking);
   return {
     detectedType,
@@ -46,4 +55,28 @@ export async function processDocument(input: PipelineInput): Promise<ProcessedDo
     chunks,
     timings: { extractMs: extractedAt - started, chunkMs: performance.now() - extractedAt },
   };
+}
+
+/** More chunks than this from one document means settings far too small for it, or abuse. */
+export const MAX_CHUNKS_PER_DOCUMENT = 200_000;
+
+/**
+ * Refuses, before chunking, settings that could make more than MAX_CHUNKS_PER_DOCUMENT chunks of
+ * this text (tiny chunks over a big document). Worker heap limits are best-effort in Node (a
+ * thread that grows one huge array can abort the whole process), so memory is bounded here, by
+ * arithmetic, instead. A word takes at least two characters with its separator; a token or a
+ * character at least one.
+ */
+function refuseRunawayChunking(textLength: number, settings: ChunkingSettings): void {
+  const step = settings.size - settings.overlap;
+  const charactersPerStep = settings.strategy === 'words' ? 2 * step : step;
+  const mostChunks = Math.ceil(textLength / charactersPerStep);
+  if (mostChunks > MAX_CHUNKS_PER_DOCUMENT) {
+    throw new DocumentError(
+      'too_large',
+      `these settings could cut the ${textLength}-character text into ${mostChunks} chunks, over the limit of ` +
+        `${MAX_CHUNKS_PER_DOCUMENT}; use larger chunks`,
+      false,
+    );
+  }
 }

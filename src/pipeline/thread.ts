@@ -1,5 +1,10 @@
 import { DocumentError } from '../errors.js';
 import { type PipelineInput, type ProcessedDocument, processDocument } from './process.js';
+import { countTokens } from './tokenize.js';
+
+// The tokenizer builds its tables on first use (~100 ms): do it while the thread starts, not
+// inside the first document's time limit.
+countTokens('warm up');
 
 /** What crosses back from a pipeline thread: errors lose their class in transit, so they travel as data. */
 export type ThreadOutcome =

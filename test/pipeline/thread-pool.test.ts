@@ -1,0 +1,67 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultExtractLimits } from '../../src/pipeline/extract/types.js';
+import { type PipelineInput, processDocument } from '../../src/pipeline/process.js';
+import { PipelinePool } from '../../src/pipeline/thread-pool.js';
+import { numberedWords } from '../helpers/context.js';
+
+const pools: PipelinePool[] = [];
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((pool) => pool.close()));
+});
+
+function pool(options: { threads?: number; timeoutMs?: number; heapMb?: number } = {}): PipelinePool {
+  const created = new PipelinePool({ threads: 1, timeoutMs: 20_000, heapMb: 256, ...options });
+  pools.push(created);
+  return created;
+}
+
+function input(text: string, overrides: Partial<PipelineInput> = {}): PipelineInput {
+  return {
+    bytes: Buffer.from(text),
+    declaredType: 'text/plain',
+    filename: null,
+    chunking: { strategy: 'words', size: 500, overlap: 50 },
+    limits: defaultExtractLimits,
+    ...overrides,
+  };
+}
+
+describe('PipelinePool', () => {
+  it('gives the same result as running the pipeline in place', async () => {
+    const text = numberedWords(1200);
+    const inThread = await pool().run(input(text));
+    const inPlace = await processDocument(input(text));
+    expect(inThread.chunks).toEqual(inPlace.chunks);
+    expect(inThread.extracted).toEqual(inPlace.extracted);
+    expect(inThread.detectedType).toBe('text/plain');
+  });
+
+  it('fails a document with its own code, and the thread keeps serving', async () => {
+    const threads = pool();
+    await expect(threads.run(input(' \n '))).rejects.toMatchObject({ code: 'empty', retryable: false });
+    expect((await threads.run(input('still working'))).chunks).toHaveLength(1);
+  });
+
+  it('stops a document that overruns its time with `timeout`, and a new thread takes the next one', async () => {
+    const threads = pool({ timeoutMs: 500 });
+    // Chunking 4 million words (4,000 chunks of 1,000, each token-counted) takes a thread ~2 s.
+    const slow = input(numberedWords(4_000_000), { chunking: { strategy: 'words', size: 1000, overlap: 0 } });
+    const started = Date.now();
+    const outcome = await threads.run(slow).then(
+      () => 'finished in time',
+      (error: unknown) => error,
+    );
+    expect(outcome).toMatchObject({ code: 'timeout', retryable: false });
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect((await threads.run(input('after the timeout'))).chunks).toHaveLength(1);
+  });
+
+  it('refuses settings that would cut a big text into runaway numbers of chunks, before using the memory', async () => {
+    const threads = pool({ heapMb: 64 });
+    const huge = input('word '.repeat(8_000_000), { chunking: { strategy: 'words', size: 2, overlap: 1 } });
+    const started = Date.now();
+    await expect(threads.run(huge)).rejects.toMatchObject({ code: 'too_large', retryable: false });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect((await threads.run(input('still serving'))).chunks).toHaveLength(1);
+  }, 60_000);
+});
