@@ -1,8 +1,8 @@
-import { createReadStream } from 'node:fs';
+import { openAsBlob } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MultiBar, Presets } from 'cli-progress';
-import { Agent, request } from 'undici';
+import { Agent, FormData, request } from 'undici';
 
 export interface PushOptions {
   /** Base URL of an ingestd API, e.g. http://127.0.0.1:8080 */
@@ -143,21 +143,25 @@ export async function runPush(paths: readonly string[], options: PushOptions): P
     options.wait,
   );
 
+  /** Multipart, streamed from disk: the part's type is a hint, and a JSON file stays a document. */
   async function upload(file: PushFile): Promise<Outcome> {
-    const query = new URLSearchParams({
-      source: options.source,
-      externalId: file.relative,
-      filename: path.basename(file.absolute),
-    });
-    if (options.chunking) query.set('chunking', options.chunking);
     const contentType =
       typesByExtension[path.extname(file.absolute).toLowerCase()] ?? 'application/octet-stream';
     try {
-      const response = await request(`${base}/api/v1/documents?${query}`, {
+      const form = new FormData();
+      form.append('source', options.source);
+      form.append('externalId', file.relative);
+      if (options.chunking) form.append('chunking', options.chunking);
+      form.append(
+        'file',
+        await openAsBlob(file.absolute, { type: contentType }),
+        path.basename(file.absolute),
+      );
+      const response = await request(`${base}/api/v1/documents`, {
         method: 'POST',
         dispatcher,
-        headers: { ...headers, 'content-type': contentType },
-        body: createReadStream(file.absolute),
+        headers,
+        body: form,
       });
       const body = (await response.body.json()) as {
         id?: string;
