@@ -86,7 +86,8 @@ async function readDocument(document: PdfDocument, limits: ExtractLimits): Promi
   if (length === 0) {
     throw new DocumentError('empty', 'the PDF has no text (a scan without a text layer?)', false);
   }
-  return { text: parts.join(''), headings: await outlineHeadings(document, pages, limits), pages };
+  const text = parts.join('');
+  return { text, headings: await outlineHeadings(document, text, pages, limits), pages };
 }
 
 /** A page's text: pdf.js's runs joined, its line ends kept, spaces and blank lines tidied. */
@@ -112,9 +113,14 @@ async function pageText(document: PdfDocument, pageNumber: number): Promise<stri
   }
 }
 
-/** Outline entries as headings at their target page's start, in document order; unresolvable ones skipped. */
+/**
+ * Outline entries as headings, in document order; unresolvable ones skipped. An entry starts where
+ * its title appears on its target page (searching on from the previous heading on that page), or
+ * at the page's start when the title is not in the page's text.
+ */
 async function outlineHeadings(
   document: PdfDocument,
+  text: string,
   pages: PageSpan[],
   limits: ExtractLimits,
 ): Promise<Heading[]> {
@@ -142,6 +148,17 @@ async function outlineHeadings(
     }
   }
   // Outlines need not follow page order; headings must. The sort is stable, so entries on one page keep theirs.
+  headings.sort((a, b) => a.start - b.start);
+  const searchFrom = new Map<number, number>();
+  for (const heading of headings) {
+    const page = pages.find((span) => span.start === heading.start);
+    if (!page) continue;
+    const found = text.indexOf(heading.title, searchFrom.get(page.page) ?? page.start);
+    if (found !== -1 && found + heading.title.length <= page.end) {
+      heading.start = found;
+      searchFrom.set(page.page, found + heading.title.length);
+    }
+  }
   return headings.sort((a, b) => a.start - b.start);
 }
 
