@@ -55,6 +55,11 @@ export const configSchema = z.object({
   PIPELINE_TIMEOUT_MS: int(100, 3_600_000).default(60_000),
   /** Heap limit of one pipeline thread, in MB; a document needing more fails as too_large. Default 1024 */
   PIPELINE_HEAP_MB: int(32, 65_536).default(1024),
+  /**
+   * How long a worker's claim on a job lasts without renewal, in ms; renewed every half of it while
+   * the job runs. A worker that stops renewing (killed, frozen) loses its jobs to others. Default 30000
+   */
+  JOB_LOCK_MS: int(500, 600_000).default(30_000),
   /** How often a worker looks for versions left queued without a job (lost enqueue), in ms. Default 30000 */
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   /** A version queued this long is enqueued again (a no-op if its job exists), in ms. Default 60000 */

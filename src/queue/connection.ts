@@ -10,7 +10,7 @@ export function createRedis(url: string, role: 'producer' | 'worker', logger: Lo
   const options: RedisOptions =
     role === 'worker'
       ? { maxRetriesPerRequest: null, enableReadyCheck: true }
-      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, commandTimeout: 2_000 };
+      : { maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2_000, commandTimeout: 5_000 };
   const redis = new Redis(url, {
     ...options,
     lazyConnect: false,

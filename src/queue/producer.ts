@@ -11,8 +11,11 @@ import {
   rechunkVersionJobId,
 } from './jobs.js';
 
-/** Longest an enqueue may take: BullMQ waits for a connection that may never come. */
-const ENQUEUE_TIMEOUT_MS = 2_000;
+/**
+ * Longest an enqueue may take: BullMQ waits for a connection that may never come. Generous,
+ * because a busy event loop can delay a healthy reply by seconds.
+ */
+const ENQUEUE_TIMEOUT_MS = 5_000;
 
 /** Rejects once ENQUEUE_TIMEOUT_MS pass, instead of waiting for Redis to come back. */
 async function withTimeout<T>(adding: Promise<T>): Promise<T> {

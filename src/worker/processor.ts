@@ -146,13 +146,15 @@ export interface ProcessorWorkerOptions extends ProcessorDeps {
   connection: Redis;
   prefix: string;
   concurrency: number;
+  /** Job lock duration, in ms: the pipeline runs off the event loop, so renewals keep coming. */
+  lockDurationMs: number;
 }
 
 /** The BullMQ worker of the `processor` role. Its owner closes it. */
 export function createProcessorWorker(
   options: ProcessorWorkerOptions,
 ): Worker<ProcessVersionPayload, ProcessOutcome> {
-  const { connection, prefix, concurrency, ...deps } = options;
+  const { connection, prefix, concurrency, lockDurationMs, ...deps } = options;
   const worker = new Worker<ProcessVersionPayload, ProcessOutcome>(
     PROCESSING_QUEUE,
     async (job: Job<ProcessVersionPayload>) => {
@@ -166,7 +168,14 @@ export function createProcessorWorker(
         isLast: job.attemptsMade + 1 >= maxAttempts,
       });
     },
-    { connection, prefix, concurrency, autorun: true },
+    {
+      connection,
+      prefix,
+      concurrency,
+      lockDuration: lockDurationMs,
+      stalledInterval: lockDurationMs,
+      autorun: true,
+    },
   );
   worker.on('error', (error) => deps.logger.error({ err: error }, 'processor worker error'));
   return worker;

@@ -86,6 +86,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       connection: redis,
       prefix: config.QUEUE_PREFIX,
       concurrency: config.WORKER_CONCURRENCY,
+      lockDurationMs: config.JOB_LOCK_MS,
       pool,
       pipeline,
       metrics,

@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/api/app.js';
+import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
+import { createTestConfig, eventually, numberedWords, silentLogger } from '../helpers/context.js';
+
+// A document that takes seconds to chunk, with job locks of 0.6 s and a second worker ready
+// to take any job whose lock lapses: the lock must keep renewing while the thread works. (The API
+// and both workers share this process's event loop, so the document is kept to a few MB.)
+let app: Awaited<ReturnType<typeof buildApp>>;
+const workers: WorkerNode[] = [];
+
+beforeAll(async () => {
+  const config = await createTestConfig({
+    JOB_LOCK_MS: '600',
+    MAX_DOCUMENT_BYTES: String(64 * 1024 * 1024),
+    PIPELINE_THREADS: '1',
+  });
+  app = await buildApp({ config });
+  await app.ready();
+  for (let i = 0; i < 2; i++)
+    workers.push(await startWorkerNode({ config, logger: silentLogger, role: 'processor' }));
+});
+afterAll(async () => {
+  await Promise.all(workers.map((worker) => worker.close()));
+  await app?.close();
+});
+
+describe('the job lock during a long extraction', () => {
+  it('keeps renewing: the job is never taken for stalled and runs exactly once', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/documents',
+      payload: {
+        content: numberedWords(1_000_000),
+        chunking: { strategy: 'words', size: 1000, overlap: 500 },
+      },
+    });
+    expect(response.statusCode).toBe(202);
+    const { id } = response.json();
+    const started = Date.now();
+    await eventually(
+      async () => {
+        const body = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
+        return body.status === 'completed' ? body : undefined;
+      },
+      60_000,
+      'the long document to complete',
+    );
+    // It took several lock durations, yet it was claimed once and its job never stalled.
+    expect(Date.now() - started).toBeGreaterThan(1_200); // a lapsed lock would have been seen by then
+    const { rows } = await app.db.query('SELECT attempts FROM document_versions WHERE document_id = $1', [
+      id,
+    ]);
+    expect(rows[0].attempts).toBe(1);
+    const job = await app.documentQueue.queue.getJob(`${id}-v1`);
+    expect(job?.stalledCounter ?? 0).toBe(0);
+    expect(job?.attemptsMade).toBe(1);
+  }, 90_000);
+});
