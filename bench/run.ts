@@ -3,9 +3,11 @@
  * reports throughput, latency, memory and losses beside the design guide's targets. Without --url
  * it starts its own durable Postgres and Redis, one API and one worker process, and removes them
  * all at the end. Exits 1 when a document errored, failed or was lost; 2 on bad options.
+ * `--scenario extraction` measures detection, extraction and chunking in-process instead (see
+ * extraction.ts); exits 1 when a format could not be extracted.
  */
 import { randomBytes } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import pg from 'pg';
 import { Pool as HttpPool } from 'undici';
 import { Cleanup } from './cleanup.js';
@@ -22,7 +24,13 @@ const DATABASE_POLL_MS = 250;
 const API_POLL_MS = 1_000;
 const PROGRESS_EVERY_MS = 5_000;
 
+/** end-to-end: the API, queue, worker and database under load; extraction: the pure pipeline stages. */
+const scenarios = ['end-to-end', 'extraction'] as const;
+
 interface CliOptions {
+  scenario: (typeof scenarios)[number];
+  /** Timed runs per figure in the extraction scenario. */
+  runs: number;
   docs: number;
   concurrency: number;
   words: number;
@@ -59,8 +67,11 @@ function httpUrl(value: string): string {
 function parseOptions(argv: readonly string[]): CliOptions {
   const program = new Command('bench')
     .description(
-      'Benchmark ingestd: POST documents, wait until they are processed, report against the design targets.',
+      'Benchmark ingestd: POST documents, wait until they are processed, report against the design targets; ' +
+        'or (--scenario extraction) measure detection, extraction and chunking in-process.',
     )
+    .addOption(new Option('--scenario <name>', 'what to measure').choices(scenarios).default('end-to-end'))
+    .option('--runs <n>', 'extraction scenario: timed runs per figure, after one warm-up', positiveInt, 5)
     .option('--docs <n>', 'documents to submit', positiveInt, 2000)
     .option('--concurrency <n>', 'POSTs in flight (HTTP connections)', positiveInt, 20)
     .option('--words <n>', 'words per document', positiveInt, 1000)
@@ -175,6 +186,11 @@ async function connectToRunningTarget(url: string, options: CliOptions, cleanup:
 
 async function main(): Promise<number> {
   const options = parseOptions(process.argv);
+  if (options.scenario === 'extraction') {
+    // Loaded only here: the end-to-end scenario has no use for the pipeline's modules.
+    const { runExtractionScenario } = await import('./extraction.js');
+    return runExtractionScenario({ runs: options.runs, json: options.json });
+  }
   const cleanup = new Cleanup();
   const abort = new AbortController();
   let services: ServiceProcess[] = [];
