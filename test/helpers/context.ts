@@ -105,3 +105,26 @@ export async function eventually<T>(
 export function numberedWords(count: number, separator = ' '): string {
   return Array.from({ length: count }, (_, i) => `w${i}`).join(separator);
 }
+
+/**
+ * Polls GET /api/v1/documents/:id until the document's status is one of `statuses` (by default
+ * completed or failed) and returns its body.
+ */
+export async function waitForDocument(
+  app: FastifyInstance,
+  id: string,
+  {
+    statuses = ['completed', 'failed'],
+    timeoutMs = 30_000,
+  }: { statuses?: string[]; timeoutMs?: number } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: a JSON body, read field by field by the tests
+): Promise<any> {
+  return eventually(
+    async () => {
+      const body = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
+      return statuses.includes(body.status) ? body : undefined;
+    },
+    timeoutMs,
+    `document ${id} to be ${statuses.join(' or ')}`,
+  );
+}

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import { readFixture } from '../fixtures/read-fixture.js';
-import { createTestConfig, eventually, silentLogger } from '../helpers/context.js';
+import { createTestConfig, eventually, silentLogger, waitForDocument } from '../helpers/context.js';
 import { deflatedZeros, rawZip, storedEntry } from '../pipeline/extract/hostile-zips.js';
 
 // Real files of every format, and hostile ones, through the whole service: upload, worker
@@ -44,16 +44,7 @@ async function upload(
   return response.json().id;
 }
 
-async function settled(id: string) {
-  return eventually(
-    async () => {
-      const body = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
-      return ['completed', 'failed'].includes(body.status) ? body : undefined;
-    },
-    30_000,
-    `document ${id} to finish`,
-  );
-}
+const settled = (id: string) => waitForDocument(app, id);
 
 async function chunksOf(id: string) {
   return (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}/chunks?limit=1000` })).json().items;

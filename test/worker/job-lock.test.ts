@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleFormats } from '../../bench/sample-documents.js';
 import { buildApp } from '../../src/api/app.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
-import { createTestConfig, eventually, silentLogger } from '../helpers/context.js';
+import { createTestConfig, silentLogger, waitForDocument } from '../helpers/context.js';
 
 // A document that takes seconds to extract, with job locks of 0.6 s and a second worker ready
 // to take any job whose lock lapses: the lock must keep renewing while the thread works. A PDF of
@@ -39,14 +39,7 @@ describe('the job lock during a long extraction', () => {
     expect(response.statusCode).toBe(202);
     const { id } = response.json();
     const started = Date.now();
-    await eventually(
-      async () => {
-        const body = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
-        return body.status === 'completed' ? body : undefined;
-      },
-      60_000,
-      'the long document to complete',
-    );
+    await waitForDocument(app, id, { statuses: ['completed'], timeoutMs: 60_000 });
     // It took several lock durations, yet it was claimed once and its job never stalled.
     expect(Date.now() - started).toBeGreaterThan(1_500); // a lapsed lock would have been seen by then
     const { rows } = await app.db.query('SELECT attempts FROM document_versions WHERE document_id = $1', [

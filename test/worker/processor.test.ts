@@ -11,7 +11,12 @@ import { insertDocuments } from '../../src/store/documents.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { processVersion } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
-import { createTestConfig, eventually, numberedWords, silentLogger } from '../helpers/context.js';
+import {
+  createTestConfig,
+  numberedWords,
+  silentLogger,
+  waitForDocument,
+} from '../helpers/context.js';
 
 /** Log lines the worker writes, parsed, so tests can look for a request id in them. */
 const logLines: Record<string, unknown>[] = [];
@@ -51,16 +56,7 @@ async function submit(body: object, headers: Record<string, string> = {}): Promi
   return response.json().id;
 }
 
-async function settled(id: string) {
-  return eventually(
-    async () => {
-      const body = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
-      return ['completed', 'failed'].includes(body.status) ? body : undefined;
-    },
-    15_000,
-    `document ${id} to finish`,
-  );
-}
+const settled = (id: string) => waitForDocument(app, id);
 
 async function chunkRows(id: string) {
   const { rows } = await pool.query(

@@ -8,7 +8,7 @@ import { buildApp } from '../../src/api/app.js';
 import { PROCESSING_QUEUE } from '../../src/queue/jobs.js';
 import { RedisServer } from '../../src/stack/redis-server.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
-import { createTestConfig, eventually, silentLogger } from '../helpers/context.js';
+import { createTestConfig, eventually, silentLogger, waitForDocument } from '../helpers/context.js';
 
 // Stops Redis, so it has a Redis of its own.
 let redis: RedisServer;
@@ -50,14 +50,7 @@ describe('the sweeper', () => {
     );
 
     await redis.restart();
-    const document = await eventually(
-      async () => {
-        const body = (await app.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
-        return body.status === 'completed' ? body : undefined;
-      },
-      20_000,
-      'the document to complete after Redis came back',
-    );
+    const document = await waitForDocument(app, id, { statuses: ['completed'], timeoutMs: 20_000 });
     expect(document.chunkCount).toBe(1);
   });
 });
@@ -98,14 +91,7 @@ describe('the sweeper, for a job that failed while its version stayed queued', (
       );
 
       node = await startWorkerNode({ config, logger: silentLogger, role: 'processor' });
-      await eventually(
-        async () => {
-          const body = (await otherApp.inject({ method: 'GET', url: `/api/v1/documents/${id}` })).json();
-          return body.status === 'completed' ? true : undefined;
-        },
-        15_000,
-        'the document to complete after the sweeper revived its job',
-      );
+      await waitForDocument(otherApp, id, { statuses: ['completed'], timeoutMs: 15_000 });
     } finally {
       await failEverything.close();
       await node?.close();
