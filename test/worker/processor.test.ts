@@ -11,12 +11,7 @@ import { insertDocuments } from '../../src/store/documents.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { processVersion } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
-import {
-  createTestConfig,
-  numberedWords,
-  silentLogger,
-  waitForDocument,
-} from '../helpers/context.js';
+import { createTestConfig, numberedWords, silentLogger, waitForDocument } from '../helpers/context.js';
 
 /** Log lines the worker writes, parsed, so tests can look for a request id in them. */
 const logLines: Record<string, unknown>[] = [];
