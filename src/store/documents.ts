@@ -1,5 +1,8 @@
 import type { ChunkingSettings } from '../pipeline/chunk/settings.js';
-import type { Pool } from './pool.js';
+import { inTransaction, type Pool, type PoolClient } from './pool.js';
+
+/** A pool or a client inside a transaction. */
+type Queryable = Pool | PoolClient;
 
 export type DocumentStatus = 'queued' | 'processing' | 'completed' | 'failed';
 
@@ -50,7 +53,7 @@ export interface DocumentView {
  * whole batch). Returns once the rows are durable. One document goes with scalar parameters, so
  * its bytes travel in binary; inside arrays pg would send them as hex text, twice the size.
  */
-export async function insertDocuments(pool: Pool, documents: readonly NewDocument[]): Promise<void> {
+export async function insertDocuments(pool: Queryable, documents: readonly NewDocument[]): Promise<void> {
   const [only] = documents;
   if (!only) return;
   if (documents.length === 1) {
@@ -111,25 +114,102 @@ export async function insertDocuments(pool: Pool, documents: readonly NewDocumen
 }
 
 const documentViewColumns = `
-  d.id, d.tenant_id AS "tenantId", d.status, d.latest_version AS version, d.current_version AS "currentVersion",
+  d.id, d.tenant_id AS "tenantId", v.status, v.version, d.current_version AS "currentVersion",
   d.source, d.external_id AS "externalId", v.content_type AS "contentType", v.detected_type AS "detectedType",
   v.filename, v.bytes,
   v.chunk_count AS "chunkCount", d.metadata, v.error_code AS "errorCode", v.error_message AS "errorMessage",
   v.queued_at AS "queuedAt", v.started_at AS "startedAt", v.extracted_at AS "extractedAt",
   v.chunked_at AS "chunkedAt", v.completed_at AS "completedAt", d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;
 
+/** A document with its latest version, or with version `version` when given. */
 export async function findDocument(
   pool: Pool,
   tenantId: string,
   id: string,
+  version?: number,
 ): Promise<DocumentView | undefined> {
   const { rows } = await pool.query<DocumentView>(
     `SELECT ${documentViewColumns}
-     FROM documents d JOIN document_versions v ON v.document_id = d.id AND v.version = d.latest_version
+     FROM documents d JOIN document_versions v ON v.document_id = d.id AND v.version = COALESCE($3, d.latest_version)
      WHERE d.id = $1 AND d.tenant_id = $2`,
-    [id, tenantId],
+    [id, tenantId, version ?? null],
   );
   return rows[0];
+}
+
+/** What sending a document with an externalId did. */
+export interface VersionOutcome {
+  id: string;
+  version: number;
+  /** True when the content equals the latest version's: nothing new was stored or queued. */
+  duplicate: boolean;
+  status: DocumentStatus;
+}
+
+/**
+ * Stores a document identified by (tenant, source, externalId): a new document the first time,
+ * a new version when the content changed, nothing when it is the same as the latest version.
+ * The previous version's chunks stay the current ones until the new version completes.
+ */
+export async function addDocumentVersion(pool: Pool, document: NewDocument): Promise<VersionOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await inTransaction(pool, async (client) => {
+        const { rows } = await client.query<{
+          id: string;
+          latestVersion: number;
+          contentHash: Buffer;
+          status: DocumentStatus;
+        }>(
+          `SELECT id, latest_version AS "latestVersion", content_hash AS "contentHash", status
+           FROM documents WHERE tenant_id = $1 AND source = $2 AND external_id = $3
+           FOR UPDATE`,
+          [document.tenantId, document.source, document.externalId],
+        );
+        const existing = rows[0];
+        if (!existing) {
+          await insertDocuments(client, [document]);
+          return { id: document.id, version: 1, duplicate: false, status: 'queued' as const };
+        }
+        if (existing.contentHash.equals(document.contentHash)) {
+          return {
+            id: existing.id,
+            version: existing.latestVersion,
+            duplicate: true,
+            status: existing.status,
+          };
+        }
+        const version = existing.latestVersion + 1;
+        await client.query(
+          `INSERT INTO document_versions (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content,
+                                          chunking, status, request_id, filename)
+           VALUES ($1, $2, $3, $4::bytea, $5, octet_length($6::bytea), $6::bytea, $7::jsonb, 'queued', $8, $9)`,
+          [
+            existing.id,
+            version,
+            document.tenantId,
+            document.contentHash,
+            document.contentType,
+            document.content,
+            JSON.stringify(document.chunking),
+            document.requestId,
+            document.filename,
+          ],
+        );
+        await client.query(
+          `UPDATE documents SET latest_version = $2, content_hash = $3, metadata = $4::jsonb, status = 'queued',
+                                updated_at = now()
+           WHERE id = $1`,
+          [existing.id, version, document.contentHash, JSON.stringify(document.metadata)],
+        );
+        return { id: existing.id, version, duplicate: false, status: 'queued' as const };
+      });
+    } catch (error) {
+      // Two first sends of one externalId at once: the loser finds the winner's row next time.
+      const uniqueViolation = (error as { code?: string }).code === '23505';
+      if (!uniqueViolation || attempt >= 3) throw error;
+    }
+  }
 }
 
 export interface DocumentFilter {

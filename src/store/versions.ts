@@ -1,6 +1,7 @@
 import { type Chunk, type ChunkingSettings, settingsHash } from '../pipeline/chunk/settings.js';
 import type { ExtractedText } from '../pipeline/extract/types.js';
 import { replaceVersionChunks } from './chunks.js';
+import type { DocumentStatus } from './documents.js';
 import { inTransaction, type Pool } from './pool.js';
 
 export interface VersionRef {
@@ -221,4 +222,35 @@ export async function completeRechunk(
     await replaceVersionChunks(client, ref, chunks, settingsHash(settings));
     return true;
   });
+}
+
+export interface VersionSummary {
+  version: number;
+  status: DocumentStatus;
+  contentHash: string;
+  contentType: string;
+  detectedType: string | null;
+  bytes: number;
+  chunkCount: number | null;
+  errorCode: string | null;
+  createdAt: Date;
+  completedAt: Date | null;
+}
+
+/** Every version of a document, newest first; empty when the document is not the tenant's. */
+export async function listVersions(
+  pool: Pool,
+  tenantId: string,
+  documentId: string,
+): Promise<VersionSummary[]> {
+  const { rows } = await pool.query<VersionSummary>(
+    `SELECT version, status, encode(content_hash, 'hex') AS "contentHash", content_type AS "contentType",
+            detected_type AS "detectedType", bytes, chunk_count AS "chunkCount", error_code AS "errorCode",
+            created_at AS "createdAt", completed_at AS "completedAt"
+     FROM document_versions
+     WHERE document_id = $1 AND tenant_id = $2
+     ORDER BY version DESC`,
+    [documentId, tenantId],
+  );
+  return rows;
 }

@@ -25,7 +25,7 @@ describe('POST /api/v1/documents', () => {
     const response = await post({ content: 'hello world', metadata: { lang: 'en' }, externalId: 'doc-1' });
     expect(response.statusCode).toBe(202);
     const body = response.json();
-    expect(body).toEqual({ id: expect.any(String), version: 1, status: 'queued' });
+    expect(body).toEqual({ id: expect.any(String), version: 1, status: 'queued', duplicate: false });
     expect(response.headers.location).toBe(`/api/v1/documents/${body.id}`);
 
     const { rows } = await ctx.pool.query(

@@ -14,7 +14,7 @@ import {
   listDocuments,
   type NewDocument,
 } from '../../../store/documents.js';
-import { requestRechunk } from '../../../store/versions.js';
+import { listVersions, requestRechunk } from '../../../store/versions.js';
 import { chunkingRequest, resolveChunking } from '../../chunking.js';
 import { decodeCursor, encodeCursor } from '../../cursor.js';
 import { toNewDocument, toUploadedDocument } from './intake.js';
@@ -33,6 +33,7 @@ import {
   newDocumentBody,
   rechunkAccepted,
   uploadQuery,
+  versionListResponse,
 } from './schemas.js';
 import { readMultipartUpload, readRawUpload } from './upload.js';
 
@@ -111,7 +112,13 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           tags: ['documents'],
           body: newDocumentBody,
           querystring: uploadQuery,
-          response: { 202: acceptedDocument, 400: errorResponse, 413: errorResponse, 415: errorResponse },
+          response: {
+            200: acceptedDocument.describe('the same content as the latest version: nothing new stored'),
+            202: acceptedDocument,
+            400: errorResponse,
+            413: errorResponse,
+            415: errorResponse,
+          },
         },
       },
       async (request, reply) => {
@@ -127,11 +134,12 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           if (request.validationError) throw request.validationError;
           document = toNewDocument(request.body, context);
         }
-        await commitAndEnqueue(handoff, [document]);
+        const [outcome] = await commitAndEnqueue(handoff, [document]);
+        if (!outcome) throw new Error('the handoff returned no outcome');
         return reply
-          .code(202)
-          .header('location', `/api/v1/documents/${document.id}`)
-          .send({ id: document.id, version: 1, status: 'queued' as const });
+          .code(outcome.duplicate ? 200 : 202)
+          .header('location', `/api/v1/documents/${outcome.id}`)
+          .send(outcome);
       },
     );
   });
@@ -150,6 +158,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
     async (request, reply) => {
       const items: z.infer<typeof batchResponse>['items'] = [];
       const accepted: NewDocument[] = [];
+      const acceptedItems: (typeof items)[number][] = [];
       request.body.documents.forEach((item, index) => {
         const parsed = newDocumentBody.safeParse(item);
         if (!parsed.success) {
@@ -171,8 +180,10 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
             requestId: request.id,
             config,
           });
+          const item = { index, status: 202 };
           accepted.push(document);
-          items.push({ index, status: 202, id: document.id, version: 1 });
+          acceptedItems.push(item);
+          items.push(item);
         } catch (error) {
           if (!(error instanceof RequestError)) throw error;
           items.push({
@@ -182,7 +193,17 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           });
         }
       });
-      await commitAndEnqueue(handoff, accepted);
+      const outcomes = await commitAndEnqueue(handoff, accepted);
+      outcomes.forEach((outcome, i) => {
+        const item = acceptedItems[i];
+        if (!item) return;
+        Object.assign(item, {
+          status: outcome.duplicate ? 200 : 202,
+          id: outcome.id,
+          version: outcome.version,
+        });
+        if (outcome.duplicate) item.duplicate = true;
+      });
       return reply
         .code(207)
         .send({ accepted: accepted.length, rejected: items.length - accepted.length, items });
@@ -255,16 +276,47 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
     '/:id',
     {
       schema: {
-        summary: 'A document with its latest version, status, error and stage times',
+        summary: 'A document with its latest version (or ?version=N): status, error and stage times',
         tags: ['documents'],
         params: documentIdParams,
+        querystring: z.object({ version: z.coerce.number().int().min(1).optional() }).strict(),
         response: { 200: documentResponse, 400: errorResponse, 404: errorResponse },
       },
     },
     async (request) => {
-      const view = await findDocument(app.db, request.tenantId, request.params.id);
-      if (!view) throw notFound(request.params.id);
+      const { id } = request.params;
+      const { version } = request.query;
+      const view = await findDocument(app.db, request.tenantId, id, version);
+      if (!view) {
+        if (version !== undefined && (await findDocument(app.db, request.tenantId, id))) {
+          throw new RequestError(404, 'not_found', `document ${id} has no version ${version}`);
+        }
+        throw notFound(id);
+      }
       return toDocumentResponse(view);
+    },
+  );
+
+  api.get(
+    '/:id/versions',
+    {
+      schema: {
+        summary: 'Every version of a document, newest first',
+        tags: ['documents'],
+        params: documentIdParams,
+        response: { 200: versionListResponse, 400: errorResponse, 404: errorResponse },
+      },
+    },
+    async (request) => {
+      const versions = await listVersions(app.db, request.tenantId, request.params.id);
+      if (versions.length === 0) throw notFound(request.params.id);
+      return {
+        items: versions.map((v) => ({
+          ...v,
+          createdAt: v.createdAt.toISOString(),
+          completedAt: v.completedAt?.toISOString() ?? null,
+        })),
+      };
     },
   );
 

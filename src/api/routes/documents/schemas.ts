@@ -109,7 +109,9 @@ export const uploadQuery = z
 export const acceptedDocument = z.object({
   id: z.uuid(),
   version: z.number().int(),
-  status: z.literal('queued'),
+  status: documentStatus,
+  /** True when an externalId was sent again with the latest version's content: nothing new is stored. */
+  duplicate: z.boolean(),
 });
 
 export const rechunkAccepted = z.object({
@@ -136,9 +138,13 @@ export const batchResponse = z.object({
   items: z.array(
     z.object({
       index: z.number().int(),
-      status: z.number().int().describe('HTTP status this item would have had alone: 202 or 4xx'),
+      status: z
+        .number()
+        .int()
+        .describe('HTTP status this item would have had alone: 202, 200 (duplicate) or 4xx'),
       id: z.uuid().optional(),
       version: z.number().int().optional(),
+      duplicate: z.boolean().optional(),
       error: errorObject.optional(),
     }),
   ),
@@ -171,6 +177,23 @@ export const documentResponse = z.object({
   updatedAt: z.string(),
 });
 export type DocumentResponse = z.infer<typeof documentResponse>;
+
+export const versionListResponse = z.object({
+  items: z.array(
+    z.object({
+      version: z.number().int(),
+      status: documentStatus,
+      contentHash: z.string().describe('sha256 of the bytes, hex'),
+      contentType: z.string(),
+      detectedType: z.string().nullable(),
+      bytes: z.number().int(),
+      chunkCount: z.number().int().nullable(),
+      errorCode: z.string().nullable(),
+      createdAt: z.string(),
+      completedAt: z.string().nullable(),
+    }),
+  ),
+});
 
 export const listDocumentsQuery = z
   .object({
