@@ -105,6 +105,18 @@ export class DocumentQueue {
     return dead.length;
   }
 
+  /**
+   * Removes the waiting or delayed jobs of these versions. An active job cannot be removed (its
+   * worker holds the lock); it finds its version gone and ends as a no-op.
+   */
+  async cancelVersions(documentId: string, versions: readonly number[]): Promise<void> {
+    await withTimeout(
+      Promise.all(
+        versions.map((version) => this.queue.remove(processVersionJobId(documentId, version)).catch(() => 0)),
+      ),
+    );
+  }
+
   async snapshot(): Promise<QueueSnapshot> {
     const [counts, oldest] = await Promise.all([
       this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'),

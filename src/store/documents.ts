@@ -236,3 +236,21 @@ export async function listDocuments(pool: Pool, filter: DocumentFilter): Promise
   );
   return rows;
 }
+
+/**
+ * Deletes a document with its versions and chunks (cascading keys). Returns the versions it had,
+ * so their jobs can be cancelled, or undefined when the document is not the tenant's.
+ */
+export async function deleteDocument(
+  pool: Pool,
+  tenantId: string,
+  id: string,
+): Promise<number[] | undefined> {
+  const { rows } = await pool.query<{ latestVersion: number }>(
+    'DELETE FROM documents WHERE id = $1 AND tenant_id = $2 RETURNING latest_version AS "latestVersion"',
+    [id, tenantId],
+  );
+  const deleted = rows[0];
+  if (!deleted) return undefined;
+  return Array.from({ length: deleted.latestVersion }, (_, i) => i + 1);
+}

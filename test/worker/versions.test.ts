@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
-import { createTestConfig, silentLogger, waitForDocument } from '../helpers/context.js';
+import { createTestConfig, eventually, silentLogger, waitForDocument } from '../helpers/context.js';
 
 // Documents identified by (source, externalId): duplicates, versions and their history.
 let app: Awaited<ReturnType<typeof buildApp>>;
@@ -128,5 +128,48 @@ describe('a changed document', () => {
     expect((await get('/api/v1/documents/01900000-0000-7000-8000-000000000000/versions')).statusCode).toBe(
       404,
     );
+  });
+});
+
+describe('DELETE /api/v1/documents/:id', () => {
+  it('removes the document, its versions and chunks, cancels its waiting job, and a later GET is 404', async () => {
+    await worker?.close();
+    worker = undefined;
+    const { id } = (await post({ content: 'to be deleted', source: 'docs', externalId: 'gone' })).json();
+    expect(await app.documentQueue.queue.getJob(`${id}-v1`)).toBeDefined();
+
+    const response = await app.inject({ method: 'DELETE', url: `/api/v1/documents/${id}` });
+    expect(response.statusCode).toBe(204);
+    expect(response.body).toBe('');
+    expect((await get(`/api/v1/documents/${id}`)).statusCode).toBe(404);
+    expect((await get(`/api/v1/documents/${id}/chunks`)).statusCode).toBe(404);
+    expect(await app.documentQueue.queue.getJob(`${id}-v1`)).toBeUndefined();
+    const { rows } = await app.db.query(
+      `SELECT (SELECT count(*) FROM document_versions WHERE document_id = $1)::int AS versions,
+              (SELECT count(*) FROM chunks WHERE document_id = $1)::int AS chunks`,
+      [id],
+    );
+    expect(rows[0]).toEqual({ versions: 0, chunks: 0 });
+    // The externalId is free again: sending it now makes a new document.
+    const again = await post({ content: 'to be deleted', source: 'docs', externalId: 'gone' });
+    expect(again.statusCode).toBe(202);
+    expect(again.json().id).not.toBe(id);
+  });
+
+  it('answers 404 for an unknown document, and a second delete is 404', async () => {
+    const { id } = (await post({ content: 'delete twice' })).json();
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/documents/${id}` })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'DELETE', url: `/api/v1/documents/${id}` })).statusCode).toBe(404);
+  });
+
+  it('leaves a job that was already running with nothing to do', async () => {
+    const { id } = (await post({ content: 'deleted while running' })).json();
+    await app.db.query('DELETE FROM documents WHERE id = $1', [id]);
+    worker = await startWorkerNode({ config, logger: silentLogger, role: 'processor' });
+    const outcome = await eventually(async () => {
+      const job = await app.documentQueue.queue.getJob(`${id}-v1`);
+      return (await job?.getState()) === 'completed' ? job?.returnvalue : undefined;
+    });
+    expect(outcome).toBe('skipped');
   });
 });

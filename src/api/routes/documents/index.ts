@@ -10,6 +10,7 @@ import { toProcessVersionPayload } from '../../../queue/jobs.js';
 import { listVersionChunks } from '../../../store/chunks.js';
 import {
   type DocumentView,
+  deleteDocument,
   findDocument,
   listDocuments,
   type NewDocument,
@@ -294,6 +295,31 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         throw notFound(id);
       }
       return toDocumentResponse(view);
+    },
+  );
+
+  api.delete(
+    '/:id',
+    {
+      schema: {
+        summary: 'Delete a document with all its versions and chunks; its pending jobs are cancelled',
+        tags: ['documents'],
+        params: documentIdParams,
+        response: { 204: z.null().describe('deleted'), 400: errorResponse, 404: errorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const versions = await deleteDocument(app.db, request.tenantId, id);
+      if (!versions) throw notFound(id);
+      // The rows are gone, so a job that still runs finds nothing to do; removing waiting jobs
+      // only saves the work. A Redis that is down must not fail the delete.
+      await app.documentQueue
+        .cancelVersions(id, versions)
+        .catch((error) =>
+          request.log.warn({ err: error, documentId: id }, 'could not cancel jobs of a deleted document'),
+        );
+      return reply.code(204).send(null);
     },
   );
 
