@@ -64,6 +64,8 @@ export const configSchema = z.object({
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   /** A version queued this long is enqueued again (a no-op if its job exists), in ms. Default 60000 */
   SWEEP_STALE_AFTER_MS: int(0, 86_400_000).default(60_000),
+  /** How long an Idempotency-Key's first response is kept for replays, in hours. Default 24 */
+  IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
   /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
   READY_TIMEOUT_MS: int(10, 60_000).default(1000),
   /**

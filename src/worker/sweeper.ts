@@ -1,6 +1,7 @@
 import type { Logger } from '../logger.js';
 import { toProcessVersionPayload } from '../queue/jobs.js';
 import type { DocumentQueue } from '../queue/producer.js';
+import { deleteExpiredIdempotencyKeys } from '../store/idempotency.js';
 import type { Pool } from '../store/pool.js';
 import { findStrandedVersions } from '../store/versions.js';
 
@@ -23,7 +24,8 @@ const BATCH = 1_000;
  * refused its enqueue, when its job failed while Postgres was down (so the version could not be
  * marked failed), or when a stalled job was given up. For each version queued or processing for
  * longer than `staleAfterMs`, the job is looked up: missing, failed or completed means it is
- * enqueued afresh; waiting, delayed or active jobs are left alone.
+ * enqueued afresh; waiting, delayed or active jobs are left alone. Expired idempotency keys are
+ * deleted on the same round.
  */
 export function startSweeper(options: SweeperOptions): { stop(): Promise<void> } {
   const { pool, queue, logger } = options;
@@ -42,6 +44,8 @@ export function startSweeper(options: SweeperOptions): { stop(): Promise<void> }
         const revived = await queue.reviveJobs(payloads);
         if (revived > 0)
           logger.info({ versions: revived }, 'enqueued again versions left without a live job');
+        const expiredKeys = await deleteExpiredIdempotencyKeys(pool, BATCH);
+        if (expiredKeys > 0) logger.debug({ keys: expiredKeys }, 'deleted expired idempotency keys');
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [SWEEPER_LOCK_ID]);
       }

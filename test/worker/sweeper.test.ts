@@ -55,6 +55,22 @@ describe('the sweeper', () => {
   });
 });
 
+describe('the sweeper, for idempotency keys', () => {
+  it('deletes keys past their expiry and keeps the others', async () => {
+    await app.db.query(
+      `INSERT INTO idempotency_keys (tenant_id, key, request_hash, status_code, response, expires_at) VALUES
+         ('default', 'old', '\\x01', 202, '{}', now() - interval '1 minute'),
+         ('default', 'fresh', '\\x02', 202, '{}', now() + interval '1 hour')`,
+    );
+    await eventually(async () => {
+      const { rows } = await app.db.query('SELECT key FROM idempotency_keys ORDER BY key');
+      return rows.length === 1 ? rows : undefined;
+    });
+    const { rows } = await app.db.query('SELECT key FROM idempotency_keys');
+    expect(rows).toEqual([{ key: 'fresh' }]);
+  });
+});
+
 describe('the sweeper, for a job that failed while its version stayed queued', () => {
   it('removes the dead job and enqueues the version afresh, and it completes', async () => {
     // A job can fail without its version being marked failed (Postgres down at that moment).

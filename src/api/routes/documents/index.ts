@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -18,6 +19,7 @@ import {
 import { listVersions, requestRechunk } from '../../../store/versions.js';
 import { chunkingRequest, resolveChunking } from '../../chunking.js';
 import { decodeCursor, encodeCursor } from '../../cursor.js';
+import { documentsFingerprint, withIdempotencyKey } from '../../idempotency.js';
 import { toNewDocument, toUploadedDocument } from './intake.js';
 import {
   acceptedDocument,
@@ -69,6 +71,12 @@ function toDocumentResponse(view: DocumentView): DocumentResponse {
   };
 }
 
+/** The Location of an accepted document, from its (possibly replayed) response body. */
+function locationOf(body: unknown): string | undefined {
+  const id = (body as { id?: unknown } | null)?.id;
+  return typeof id === 'string' ? `/api/v1/documents/${id}` : undefined;
+}
+
 function notFound(id: string): RequestError {
   return new RequestError(404, 'not_found', `document ${id} does not exist`);
 }
@@ -76,6 +84,7 @@ function notFound(id: string): RequestError {
 export async function documentRoutes(app: FastifyInstance, options: { config: Config }): Promise<void> {
   const { config } = options;
   const api = app.withTypeProvider<ZodTypeProvider>();
+  const ttlMs = config.IDEMPOTENCY_TTL_HOURS * 3_600_000;
   const handoff: HandoffDeps = {
     pool: app.db,
     queue: app.documentQueue,
@@ -135,12 +144,17 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           if (request.validationError) throw request.validationError;
           document = toNewDocument(request.body, context);
         }
-        const [outcome] = await commitAndEnqueue(handoff, [document]);
-        if (!outcome) throw new Error('the handoff returned no outcome');
-        return reply
-          .code(outcome.duplicate ? 200 : 202)
-          .header('location', `/api/v1/documents/${outcome.id}`)
-          .send(outcome);
+        return withIdempotencyKey(
+          app,
+          request,
+          reply,
+          { fingerprint: documentsFingerprint([document]), ttlMs, location: (body) => locationOf(body) },
+          async () => {
+            const [outcome] = await commitAndEnqueue(handoff, [document]);
+            if (!outcome) throw new Error('the handoff returned no outcome');
+            return { statusCode: outcome.duplicate ? 200 : 202, body: outcome };
+          },
+        );
       },
     );
   });
@@ -194,20 +208,28 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           });
         }
       });
-      const outcomes = await commitAndEnqueue(handoff, accepted);
-      outcomes.forEach((outcome, i) => {
-        const item = acceptedItems[i];
-        if (!item) return;
-        Object.assign(item, {
-          status: outcome.duplicate ? 200 : 202,
-          id: outcome.id,
-          version: outcome.version,
+      // Rejected items are part of what was asked, so they count towards the fingerprint too.
+      const fingerprint = createHash('sha256')
+        .update(documentsFingerprint(accepted))
+        .update(JSON.stringify(items.filter((item) => item.error)))
+        .digest();
+      return withIdempotencyKey(app, request, reply, { fingerprint, ttlMs }, async () => {
+        const outcomes = await commitAndEnqueue(handoff, accepted);
+        outcomes.forEach((outcome, i) => {
+          const item = acceptedItems[i];
+          if (!item) return;
+          Object.assign(item, {
+            status: outcome.duplicate ? 200 : 202,
+            id: outcome.id,
+            version: outcome.version,
+          });
+          if (outcome.duplicate) item.duplicate = true;
         });
-        if (outcome.duplicate) item.duplicate = true;
+        return {
+          statusCode: 207,
+          body: { accepted: accepted.length, rejected: items.length - accepted.length, items },
+        };
       });
-      return reply
-        .code(207)
-        .send({ accepted: accepted.length, rejected: items.length - accepted.length, items });
     },
   );
 
