@@ -37,8 +37,11 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 1000).default(8),
   /** Largest document accepted as JSON `content`, in bytes. Default 10 MiB */
   MAX_DOCUMENT_BYTES: int(1, 1024 ** 3).default(10 * 1024 * 1024),
-  /** Largest uploaded file (multipart or raw body), in bytes. Default 100 MiB */
-  MAX_UPLOAD_BYTES: int(1, 4 * 1024 ** 3).default(100 * 1024 * 1024),
+  /**
+   * Largest uploaded file (multipart or raw body), in bytes, at most 256 MiB (a bytea read back as
+   * hex text must stay under V8's string limit). Default 100 MiB
+   */
+  MAX_UPLOAD_BYTES: int(1, 256 * 1024 ** 2).default(100 * 1024 * 1024),
   /** Most documents in one batch request. Default 1000 */
   BATCH_MAX_DOCUMENTS: int(1, 10_000).default(1000),
   /** Largest batch request body, in bytes. Default 50 MiB */

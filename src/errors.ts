@@ -72,3 +72,12 @@ export function isTransientError(error: unknown): boolean {
     error.message,
   );
 }
+
+/**
+ * Postgres refusing the data itself (invalid text or JSON, a value too long, a row too big): the
+ * same content will be refused again, so retrying cannot help.
+ */
+export function isDataRejectedError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code === '54000');
+}

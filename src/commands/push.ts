@@ -49,6 +49,16 @@ const typesByExtension: Record<string, string> = {
   '.txt': 'text/plain',
 };
 
+/** A response body as JSON, or {} when it is not (an HTML error page from a proxy, say). */
+async function readJson(body: { text(): Promise<string> }): Promise<unknown> {
+  const text = await body.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
 /** Every regular file under the given files and folders, in a stable order. */
 export async function collectFiles(paths: readonly string[]): Promise<PushFile[]> {
   const files: PushFile[] = [];
@@ -163,7 +173,7 @@ export async function runPush(paths: readonly string[], options: PushOptions): P
         headers,
         body: form,
       });
-      const body = (await response.body.json()) as {
+      const body = (await readJson(response.body)) as {
         id?: string;
         duplicate?: boolean;
         error?: { code: string; message: string };
@@ -192,7 +202,7 @@ export async function runPush(paths: readonly string[], options: PushOptions): P
   async function status(file: PushFile, id: string): Promise<Outcome> {
     try {
       const response = await request(`${base}/api/v1/documents/${id}`, { dispatcher, headers });
-      const body = (await response.body.json()) as {
+      const body = (await readJson(response.body)) as {
         status?: string;
         chunkCount?: number | null;
         error?: { code: string; message: string } | null;

@@ -166,10 +166,12 @@ async function typeFromSignature(
       false,
     );
   }
-  // Readers accept junk before the header within the first 1024 bytes; so do we.
-  if (Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 1024)).includes('%PDF-')) {
-    return 'application/pdf';
-  }
+  // Readers accept junk before the header within the first 1024 bytes; so do we, but only at the
+  // start of a line, so that a note that mentions "%PDF-1.7" stays text.
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 1024)).toString(
+    'latin1',
+  );
+  if (/(^|[\r\n])%PDF-/.test(head)) return 'application/pdf';
   const guess = await fileTypeFromBuffer(bytes.subarray(0, 4 * 1024 * 1024));
   // Some signatures are two printable bytes ("BM" for BMP, "MZ" for executables), which text can
   // start with; a real binary of those formats never reads as text, so text wins.

@@ -26,9 +26,12 @@ export function processVersionJobId(documentId: string, version: number): string
   return `${documentId}-v${version}`;
 }
 
-/** One re-chunk job per (document, version, settings): asking twice for the same chunks runs once. */
-export function rechunkVersionJobId(documentId: string, version: number, settingsHash: string): string {
-  return `${documentId}-v${version}-rechunk-${settingsHash}`;
+/**
+ * One job per re-chunk request. Not derived from the settings: asking for A, then B, then A again
+ * must run a third time, and a finished job's id would block it.
+ */
+export function rechunkVersionJobId(documentId: string, version: number, requestKey: string): string {
+  return `${documentId}-v${version}-rechunk-${requestKey}`;
 }
 
 /** The job payload for a version: the one place it is built, for the API and the sweeper alike. */

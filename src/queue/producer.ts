@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
@@ -78,10 +79,10 @@ export class DocumentQueue {
   }
 
   /** Adds the job that re-chunks a version with the settings stored in its rechunk_settings. */
-  async enqueueRechunk(data: ProcessVersionPayload, settingsHash: string): Promise<void> {
+  async enqueueRechunk(data: ProcessVersionPayload): Promise<void> {
     await withTimeout(
       this.queue.add(RECHUNK_VERSION_JOB, data, {
-        jobId: rechunkVersionJobId(data.documentId, data.version, settingsHash),
+        jobId: rechunkVersionJobId(data.documentId, data.version, randomUUID()),
       }),
     );
   }

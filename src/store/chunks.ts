@@ -1,5 +1,6 @@
 import type { Chunk } from '../pipeline/chunk/settings.js';
 import type { Pool, PoolClient } from './pool.js';
+import { storable } from './storable.js';
 
 /**
  * Makes `chunks` the only chunks of a version, inside the caller's transaction: old rows are
@@ -31,13 +32,13 @@ export async function replaceVersionChunks(
       ref.tenantId,
       settingsHash,
       chunks.map((c) => c.index),
-      chunks.map((c) => c.text),
+      chunks.map((c) => storable(c.text)),
       chunks.map((c) => c.start),
       chunks.map((c) => c.end),
       chunks.map((c) => c.wordCount),
       chunks.map((c) => c.tokenCount),
       chunks.map((c) => `{${c.pages.join(',')}}`),
-      chunks.map((c) => JSON.stringify(c.headingPath)),
+      chunks.map((c) => JSON.stringify(c.headingPath.map(storable))),
     ],
   );
 }

@@ -3,6 +3,7 @@ import type { ExtractedText } from '../pipeline/extract/types.js';
 import { replaceVersionChunks } from './chunks.js';
 import type { DocumentStatus } from './documents.js';
 import { inTransaction, type Pool } from './pool.js';
+import { storable } from './storable.js';
 
 export interface VersionRef {
   documentId: string;
@@ -75,8 +76,8 @@ export async function completeVersion(
       [
         ref.documentId,
         ref.version,
-        text,
-        JSON.stringify({ headings, pages }),
+        storable(text),
+        JSON.stringify({ headings: headings.map((h) => ({ ...h, title: storable(h.title) })), pages }),
         result.detectedType,
         result.chunks.length,
         result.extractedAt,
@@ -253,4 +254,13 @@ export async function listVersions(
     [documentId, tenantId],
   );
   return rows;
+}
+
+/** Drops a re-chunk request that cannot succeed, unless a newer request replaced it meanwhile. */
+export async function abandonRechunk(pool: Pool, ref: VersionRef, settings: ChunkingSettings): Promise<void> {
+  await pool.query(
+    `UPDATE document_versions SET rechunk_settings = NULL, updated_at = now()
+     WHERE document_id = $1 AND version = $2 AND rechunk_settings = $3::jsonb`,
+    [ref.documentId, ref.version, JSON.stringify(settings)],
+  );
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { coerceError, DocumentError } from '../errors.js';
+import { coerceError, DocumentError, isDataRejectedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { type Chunk, chunkingSettings } from '../pipeline/chunk/settings.js';
@@ -15,6 +15,7 @@ import {
 } from '../queue/jobs.js';
 import type { Pool } from '../store/pool.js';
 import {
+  abandonRechunk,
   claimVersion,
   completeRechunk,
   completeVersion,
@@ -93,7 +94,17 @@ export async function processVersion(
     logger.debug({ chunks: chunks.length }, 'version completed');
     return 'completed';
   } catch (thrown) {
-    const error = coerceError(thrown);
+    const rejected = isDataRejectedError(thrown);
+    const error = rejected
+      ? new DocumentError(
+          'invalid_content',
+          `the database refused the extracted content: ${coerceError(thrown).message}`,
+          false,
+          {
+            cause: thrown,
+          },
+        )
+      : coerceError(thrown);
     const permanent = error instanceof DocumentError && !error.retryable;
     if (permanent || attempt.isLast) {
       const code = error instanceof DocumentError ? error.code : 'processing_failed';
@@ -131,7 +142,15 @@ export async function rechunkVersion(
       extracted: work.extracted,
     }));
   } catch (error) {
-    if (error instanceof DocumentError) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    if (error instanceof DocumentError) {
+      // The current chunks stay; the request is dropped so nothing waits on it forever.
+      await abandonRechunk(deps.pool, ref, work.settings);
+      deps.logger.warn(
+        { ...ref, requestId: payload.requestId, code: error.code },
+        're-chunk failed; chunks unchanged',
+      );
+      throw new UnrecoverableError(`${error.code}: ${error.message}`);
+    }
     throw error;
   }
   const stored = await completeRechunk(deps.pool, { ...ref, tenantId: work.tenantId }, work.settings, chunks);

@@ -87,6 +87,24 @@ describe('multipart uploads', () => {
       'validation_error',
     ],
     [
+      '__proto__ in the metadata field',
+      {
+        metadata: '{"__proto__":{"admin":true}}',
+        file: { bytes: pdfBytes, type: 'application/pdf', name: 'a.pdf' },
+      },
+      400,
+      'validation_error',
+    ],
+    [
+      'a field over 64 KiB',
+      {
+        metadata: JSON.stringify({ k: 'v'.repeat(70_000) }),
+        file: { bytes: pdfBytes, type: 'application/pdf', name: 'a.pdf' },
+      },
+      400,
+      'field_too_large',
+    ],
+    [
       'an unknown field',
       { colour: 'red', file: { bytes: pdfBytes, type: 'application/pdf', name: 'a.pdf' } },
       400,
@@ -96,7 +114,7 @@ describe('multipart uploads', () => {
       'a file over MAX_UPLOAD_BYTES',
       { file: { bytes: new Uint8Array(5000), type: 'application/octet-stream', name: 'big.bin' } },
       413,
-      'document_too_large',
+      'payload_too_large',
     ],
   ])('refuses %s', async (_case, parts, status, code) => {
     const before = (await ctx.pool.query('SELECT count(*)::int AS n FROM documents')).rows[0].n;
@@ -128,6 +146,32 @@ describe('raw body uploads', () => {
       metadata: { a: 1 },
       content_type: 'application/pdf',
     });
+  });
+
+  it('refuses a second file', async () => {
+    const form = new FormData();
+    form.append('file', new Blob([pdfBytes], { type: 'application/pdf' }), 'a.pdf');
+    form.append('file', new Blob([pdfBytes], { type: 'application/pdf' }), 'b.pdf');
+    const encoded = new Response(form);
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/v1/documents',
+      headers: { 'content-type': encoded.headers.get('content-type') as string },
+      payload: Buffer.from(await encoded.arrayBuffer()),
+    });
+    expect(response.statusCode).toBe(400);
+    expect(['too_many_files', 'unexpected_file']).toContain(response.json().error.code);
+  });
+
+  it('keeps the declared charset with the content type, for the extractor', async () => {
+    const response = await ctx.app.inject({
+      method: 'POST',
+      url: '/api/v1/documents',
+      headers: { 'content-type': 'text/plain; charset=windows-1251' },
+      payload: Buffer.from([0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2]),
+    });
+    expect(response.statusCode).toBe(202);
+    expect((await storedVersion(response.json().id)).content_type).toBe('text/plain; charset=windows-1251');
   });
 
   it('accepts text/plain and application/octet-stream bodies as documents', async () => {

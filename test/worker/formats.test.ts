@@ -1,5 +1,9 @@
+import { createHash } from 'node:crypto';
+import iconv from 'iconv-lite';
+import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
+import { insertDocuments } from '../../src/store/documents.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import { readFixture } from '../fixtures/read-fixture.js';
 import { createTestConfig, eventually, silentLogger, waitForDocument } from '../helpers/context.js';
@@ -22,6 +26,9 @@ afterAll(async () => {
 });
 
 const DOCX = 'application/vnd.openxmlformats-officedocument.wordprocessingml.document';
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+const PPTX = 'application/vnd.openxmlformats-officedocument.presentationml.presentation';
+const ODT = 'application/vnd.oasis.opendocument.text';
 
 /** Uploads as multipart, as browsers and `ingestd push` do (a raw application/json body is an API request). */
 async function upload(
@@ -59,25 +66,15 @@ function zipBomb(): Uint8Array {
 }
 
 const fixtures: [file: string, declared: string, detected: string, mustContain: string][] = [
-  ['report.pdf', 'application/pdf', 'application/pdf', ''],
-  ['report.docx', DOCX, DOCX, ''],
-  [
-    'sales.xlsx',
-    'application/octet-stream',
-    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-    '',
-  ],
-  [
-    'deck.pptx',
-    'application/octet-stream',
-    'application/vnd.openxmlformats-officedocument.presentationml.presentation',
-    '',
-  ],
-  ['minutes.odt', 'application/octet-stream', 'application/vnd.oasis.opendocument.text', ''],
-  ['page.html', 'text/html', 'text/html', ''],
-  ['guide.md', 'text/markdown', 'text/markdown', ''],
-  ['people.csv', 'text/csv', 'text/csv', ''],
-  ['order.json', 'application/json', 'application/json', ''],
+  ['report.pdf', 'application/pdf', 'application/pdf', 'The first page explains the goal.'],
+  ['report.docx', DOCX, DOCX, 'Sales grew in every region.'],
+  ['sales.xlsx', 'application/octet-stream', XLSX, 'Region: North; Units: 120'],
+  ['deck.pptx', 'application/octet-stream', PPTX, 'Ingestion for everyone'],
+  ['minutes.odt', 'application/octet-stream', ODT, 'Present: Ada, Grace and Alan.'],
+  ['page.html', 'text/html', 'text/html', 'A classic dish, served hot with salt.'],
+  ['guide.md', 'text/markdown', 'text/markdown', 'Read this first.'],
+  ['people.csv', 'text/csv', 'text/csv', 'name: Ada Lovelace; city: London'],
+  ['order.json', 'application/json', 'application/json', 'order.customer.name: Ada'],
   ['latin1.txt', 'text/plain', 'text/plain', 'Grüße aus Köln'],
   ['utf16le.txt', 'text/plain', 'text/plain', 'Kraków'],
 ];
@@ -153,6 +150,8 @@ describe('hostile documents', () => {
         'invalid-utf8.txt',
       ),
       upload(readFixture('report.docx'), DOCX, 'report.docx'),
+      // Too short for any guesser: only the declared charset can read it right.
+      upload(iconv.encode('Привет, мир', 'windows-1251'), 'text/plain; charset=windows-1251', 'cyrillic.txt'),
     ]);
 
     for (const [i, [name, , , codes]] of hostile.entries()) {
@@ -165,6 +164,7 @@ describe('hostile documents', () => {
       expect(document.status, `${document.filename}: ${JSON.stringify(document.error)}`).toBe('completed');
     }
     expect((await chunksOf(goodIds[0] as string))[0].text).toContain('deep text');
+    expect((await chunksOf(goodIds[4] as string))[0].text).toBe('Привет, мир');
     expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);
 
     // Permanent failures are not retried.
@@ -184,6 +184,9 @@ describe('re-chunking', () => {
     });
     await settled(id);
     const before = await chunksOf(id);
+    const extractedBefore = (
+      await app.db.query('SELECT extracted_at FROM document_versions WHERE document_id = $1', [id])
+    ).rows[0].extracted_at;
     const response = await app.inject({
       method: 'POST',
       url: `/api/v1/documents/${id}/rechunk`,
@@ -216,24 +219,37 @@ describe('re-chunking', () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ chunking: { strategy: 'structure', size: 400 }, rechunk_settings: null });
     expect(rows[0].hashes).toHaveLength(1);
+    const extractedAfter = (
+      await app.db.query('SELECT extracted_at FROM document_versions WHERE document_id = $1', [id])
+    ).rows[0].extracted_at;
+    expect(extractedAfter).toEqual(extractedBefore);
   });
 
   it('answers 409 before a document has completed and 404 for an unknown one', async () => {
-    const queued = await app.inject({
-      method: 'POST',
-      url: '/api/v1/documents',
-      payload: { content: 'x'.repeat(10) },
-    });
-    // Whether or not the worker got to it yet, an unknown id is 404.
     const unknown = await app.inject({
       method: 'POST',
       url: '/api/v1/documents/01900000-0000-7000-8000-000000000000/rechunk',
       payload: { chunking: { size: 10 } },
     });
     expect(unknown.statusCode).toBe(404);
-    const id = queued.json().id;
-    await app.db.query(`UPDATE document_versions SET status = 'processing' WHERE document_id = $1`, [id]);
-    await app.db.query(`UPDATE documents SET current_version = NULL WHERE id = $1`, [id]);
+    // Stored without a job, so the running worker cannot complete it under the test.
+    const id = uuidv7();
+    const content = Buffer.from('not processed yet');
+    await insertDocuments(app.db, [
+      {
+        id,
+        tenantId: 'default',
+        source: 'test',
+        externalId: null,
+        filename: null,
+        metadata: {},
+        contentType: 'text/plain',
+        content,
+        contentHash: createHash('sha256').update(content).digest(),
+        chunking: { strategy: 'words', size: 500, overlap: 50 },
+        requestId: null,
+      },
+    ]);
     const early = await app.inject({
       method: 'POST',
       url: `/api/v1/documents/${id}/rechunk`,

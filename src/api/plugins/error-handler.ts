@@ -21,6 +21,7 @@ export function sendError(
 
 /** Fastify's own 4xx codes, renamed to the stable codes clients see. */
 const frameworkCodes: Record<string, string> = {
+  // One code for "the body is too big", whichever way an upload came in.
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_json',
@@ -28,7 +29,7 @@ const frameworkCodes: Record<string, string> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
   FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
   // @fastify/multipart's limits
-  FST_REQ_FILE_TOO_LARGE: 'document_too_large',
+  FST_REQ_FILE_TOO_LARGE: 'payload_too_large',
   FST_FILES_LIMIT: 'too_many_files',
   FST_FIELDS_LIMIT: 'too_many_fields',
   FST_PARTS_LIMIT: 'too_many_parts',
@@ -62,7 +63,9 @@ const errorHandlerPlugin: FastifyPluginAsync = async (app) => {
     const statusCode = error.statusCode ?? 500;
     if (statusCode >= 400 && statusCode < 500) {
       const code = frameworkCodes[error.code] ?? 'bad_request';
-      return sendError(reply, statusCode, code, error.message);
+      // Too many parts is a malformed request, not a too-large one (the plugin says 413).
+      const status = code.startsWith('too_many_') ? 400 : statusCode;
+      return sendError(reply, status, code, error.message);
     }
     if (statusCode === 503 || isTransientError(error)) {
       request.log.warn({ err: error }, 'request failed: dependency unavailable');

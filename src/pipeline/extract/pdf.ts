@@ -187,6 +187,7 @@ function openFailure(error: unknown): DocumentError {
 }
 
 function hasEndMarker(bytes: Uint8Array): boolean {
-  const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(-1024);
+  // Acrobat looks in the last 1 KB; writers that append junk push it further, so look in 64 KB.
+  const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(-64 * 1024);
   return tail.includes('%%EOF', 0, 'latin1');
 }

@@ -78,6 +78,13 @@ export function listZipEntries(bytes: Uint8Array, limits: Pick<ExtractLimits, 'm
     entries.push(entry);
     at = next;
   }
+  // Entries whose data overlap (many headers pointing at one deflate stream) multiply a small
+  // file into gigabytes while each entry looks honest; honest archives store each entry once.
+  const stored = entries.reduce((sum, entry) => sum + entry.compressedSize, 0);
+  if (stored > bytes.byteLength)
+    throw corrupt('the zip entries overlap (their data is larger than the file)');
+  const starts = new Set(entries.map((entry) => entry.localHeaderOffset));
+  if (starts.size < entries.length) throw corrupt('the zip entries overlap (two share one local header)');
   return entries;
 }
 

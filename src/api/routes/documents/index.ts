@@ -5,7 +5,6 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
-import { settingsHash } from '../../../pipeline/chunk/settings.js';
 import { commitAndEnqueue, type HandoffDeps } from '../../../queue/handoff.js';
 import { toProcessVersionPayload } from '../../../queue/jobs.js';
 import { listVersionChunks } from '../../../store/chunks.js';
@@ -259,7 +258,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         tenantId: request.tenantId,
         requestId: request.id,
       });
-      await app.documentQueue.enqueueRechunk(payload, settingsHash(settings));
+      await app.documentQueue.enqueueRechunk(payload);
       return reply
         .code(202)
         .send({ id, version: requested.version, status: 'rechunking' as const, chunking: settings });

@@ -77,6 +77,7 @@ export function toUploadedDocument(
 ): NewDocument {
   if (file.bytes.length === 0) throw new RequestError(400, 'empty_document', 'the uploaded file is empty');
   // The declared type is only a hint: the worker decides by the bytes.
-  const declared = mediaTypeOf(file.contentType ?? '') || 'application/octet-stream';
+  // Kept whole (charset included, e.g. "text/plain; charset=windows-1251") for the extractor.
+  const declared = (file.contentType ?? '').trim() || 'application/octet-stream';
   return newDocument(file.bytes, declared.slice(0, 200), fields, context);
 }

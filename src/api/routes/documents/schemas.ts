@@ -1,3 +1,4 @@
+import secureJson from 'secure-json-parse';
 import { z } from 'zod';
 import { mediaTypeOf } from '../../../pipeline/detect.js';
 import { chunkingRequest } from '../../chunking.js';
@@ -73,9 +74,10 @@ const jsonField = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value, ctx) => {
     if (typeof value !== 'string') return value;
     try {
-      return JSON.parse(value);
+      // As for JSON bodies: __proto__ or constructor.prototype is refused, not silently dropped.
+      return secureJson.parse(value, undefined, { protoAction: 'error', constructorAction: 'error' });
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+      ctx.addIssue({ code: 'custom', message: 'must be JSON, without __proto__ or constructor.prototype' });
       return z.NEVER;
     }
   }, schema);
@@ -88,7 +90,8 @@ export const uploadFields = z
   .object({
     source: storableText(200).min(1).default('upload'),
     externalId: storableText(500).min(1).optional(),
-    filename: z.string().max(1000).optional(),
+    // Any length: only the last path segment is kept, cut to 255 characters (sanitizeFilename).
+    filename: z.string().optional(),
     metadata: jsonField(metadata).default({}),
     chunking: jsonField(chunkingRequest).optional(),
   })

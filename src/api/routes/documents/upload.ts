@@ -44,6 +44,9 @@ export async function readMultipartUpload(request: FastifyRequest): Promise<Uplo
       }
       file = { bytes: await part.toBuffer(), contentType: part.mimetype, filename: part.filename };
     } else {
+      if (part.valueTruncated) {
+        throw new RequestError(400, 'field_too_large', `field "${part.fieldname}" is longer than 64 KiB`);
+      }
       fields[part.fieldname] = part.value;
     }
   }
