@@ -14,6 +14,7 @@ import queuePlugin from './plugins/queue.js';
 import readinessPlugin from './plugins/readiness.js';
 import tenancyPlugin from './plugins/tenancy.js';
 import { chunkPreviewRoutes } from './routes/chunk-preview.js';
+import { dlqRoutes } from './routes/dlq/index.js';
 import { documentRoutes } from './routes/documents/index.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -90,5 +91,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes);
   await app.register(documentRoutes, { prefix: '/api/v1/documents', config });
   await app.register(chunkPreviewRoutes, { config });
+  await app.register(dlqRoutes);
   return app;
 }

@@ -91,6 +91,12 @@ export async function completeVersion(
       result.chunks,
       settingsHash(result.chunking),
     );
+    // A re-driven dead letter is settled by its version completing.
+    await client.query(
+      `UPDATE dlq_items SET status = 'resolved', updated_at = now()
+       WHERE document_id = $1 AND version = $2 AND status IN ('pending', 'retrying')`,
+      [ref.documentId, ref.version],
+    );
     await client.query(
       `UPDATE documents
        SET current_version = GREATEST(COALESCE(current_version, 0), $2),
@@ -103,22 +109,49 @@ export async function completeVersion(
   });
 }
 
-/** Marks a version failed with the error a client will see; a completed version is left alone. */
-export async function failVersion(
-  pool: Pool,
-  ref: VersionRef,
-  error: { code: string; message: string },
-): Promise<void> {
+export interface VersionFailure {
+  code: string;
+  message: string;
+  stack?: string | undefined;
+  /** Whether a later re-drive may succeed (a transient cause), or the input itself is at fault. */
+  retryable: boolean;
+  attempts: number;
+}
+
+/**
+ * Marks a version failed with the error a client will see and writes its dead letter, in one
+ * statement (so one transaction). A version failing again updates its existing dead letter. A
+ * completed version is left alone.
+ */
+export async function failVersion(pool: Pool, ref: VersionRef, failure: VersionFailure): Promise<void> {
   await pool.query(
     `WITH failed AS (
        UPDATE document_versions
        SET status = 'failed', error_code = $3, error_message = $4, updated_at = now()
        WHERE document_id = $1 AND version = $2 AND status <> 'completed'
-       RETURNING 1
+       RETURNING tenant_id
+     ), document AS (
+       UPDATE documents SET status = 'failed', updated_at = now()
+       WHERE id = $1 AND latest_version = $2 AND EXISTS (SELECT 1 FROM failed)
      )
-     UPDATE documents SET status = 'failed', updated_at = now()
-     WHERE id = $1 AND latest_version = $2 AND EXISTS (SELECT 1 FROM failed)`,
-    [ref.documentId, ref.version, error.code, error.message],
+     INSERT INTO dlq_items (tenant_id, document_id, version, priority, status, error_code, error_message, error_stack,
+                            attempts, payload, retryable)
+     SELECT tenant_id, $1, $2, CASE WHEN $6 THEN 1 ELSE 0 END, 'pending', $3, $4, $5, $7,
+            jsonb_build_object('documentId', $1::uuid, 'version', $2::int), $6
+     FROM failed
+     ON CONFLICT (document_id, version) DO UPDATE
+       SET status = 'pending', error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
+           error_stack = EXCLUDED.error_stack, attempts = dlq_items.attempts + EXCLUDED.attempts,
+           retryable = EXCLUDED.retryable, last_failed_at = now(), updated_at = now()`,
+    [
+      ref.documentId,
+      ref.version,
+      failure.code,
+      failure.message,
+      failure.stack ?? null,
+      failure.retryable,
+      failure.attempts,
+    ],
   );
 }
 

@@ -108,7 +108,13 @@ export async function processVersion(
     const permanent = error instanceof DocumentError && !error.retryable;
     if (permanent || attempt.isLast) {
       const code = error instanceof DocumentError ? error.code : 'processing_failed';
-      await failVersion(pool, ref, { code, message: error.message });
+      await failVersion(pool, ref, {
+        code,
+        message: error.message,
+        stack: error.stack,
+        retryable: !permanent,
+        attempts: attempt.number,
+      });
       metrics.documentsFailed.inc({ code });
       logger.warn({ err: error, code }, 'version failed');
       if (permanent) throw new UnrecoverableError(`${code}: ${error.message}`);

@@ -1,0 +1,113 @@
+import type { ProcessVersionPayload } from '../queue/jobs.js';
+import { inTransaction, type Pool } from './pool.js';
+
+export const dlqStatuses = ['pending', 'retrying', 'resolved', 'discarded'] as const;
+export type DlqStatus = (typeof dlqStatuses)[number];
+
+export interface DlqItem {
+  id: string;
+  documentId: string | null;
+  version: number | null;
+  priority: number;
+  status: DlqStatus;
+  errorCode: string;
+  errorMessage: string;
+  errorStack: string | null;
+  attempts: number;
+  retryable: boolean;
+  payload: unknown;
+  firstFailedAt: Date;
+  lastFailedAt: Date;
+  updatedAt: Date;
+}
+
+export interface DlqFilter {
+  tenantId: string;
+  status?: DlqStatus | undefined;
+  priority?: number | undefined;
+  code?: string | undefined;
+}
+
+const columns = `id::text, document_id AS "documentId", version, priority, status, error_code AS "errorCode",
+  error_message AS "errorMessage", error_stack AS "errorStack", attempts, retryable, payload,
+  first_failed_at AS "firstFailedAt", last_failed_at AS "lastFailedAt", updated_at AS "updatedAt"`;
+
+const filterSql = `tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::int IS NULL OR priority = $3)
+  AND ($4::text IS NULL OR error_code = $4)`;
+
+const filterParams = (filter: DlqFilter) => [
+  filter.tenantId,
+  filter.status ?? null,
+  filter.priority ?? null,
+  filter.code ?? null,
+];
+
+/** Newest first, keyset-paginated on the id. */
+export async function listDlqItems(
+  pool: Pool,
+  filter: DlqFilter & { beforeId?: string | undefined; limit: number },
+): Promise<DlqItem[]> {
+  const { rows } = await pool.query<DlqItem>(
+    `SELECT ${columns} FROM dlq_items
+     WHERE ${filterSql} AND ($5::bigint IS NULL OR id < $5)
+     ORDER BY id DESC LIMIT $6`,
+    [...filterParams(filter), filter.beforeId ?? null, filter.limit],
+  );
+  return rows;
+}
+
+export async function findDlqItem(pool: Pool, tenantId: string, id: string): Promise<DlqItem | undefined> {
+  const { rows } = await pool.query<DlqItem>(
+    `SELECT ${columns} FROM dlq_items WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, id],
+  );
+  return rows[0];
+}
+
+/**
+ * Puts dead letters back to work: each open item (pending) matching `ids` or the filter becomes
+ * retrying, and its version queued again, in one transaction. Returns the job payloads to enqueue.
+ * Versions completed or deleted meanwhile are skipped.
+ */
+export async function redriveDlqItems(
+  pool: Pool,
+  selection: { tenantId: string; ids: string[] } | (DlqFilter & { limit: number }),
+): Promise<ProcessVersionPayload[]> {
+  return inTransaction(pool, async (client) => {
+    const byIds = 'ids' in selection;
+    const { rows } = await client.query<{ documentId: string; version: number; tenantId: string }>(
+      `WITH chosen AS (
+         SELECT id FROM dlq_items
+         WHERE ${byIds ? 'tenant_id = $1 AND id = ANY($2::bigint[])' : filterSql}
+           AND status = 'pending' AND document_id IS NOT NULL
+         ORDER BY priority DESC, id
+         ${byIds ? '' : 'LIMIT $5'}
+         FOR UPDATE SKIP LOCKED
+       ), redriven AS (
+         UPDATE dlq_items d SET status = 'retrying', updated_at = now()
+         FROM chosen WHERE d.id = chosen.id
+         RETURNING d.document_id, d.version, d.tenant_id
+       ), requeued AS (
+         UPDATE document_versions v SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
+         FROM redriven r WHERE v.document_id = r.document_id AND v.version = r.version AND v.status = 'failed'
+         RETURNING v.document_id, v.version, v.tenant_id
+       ), document AS (
+         UPDATE documents d SET status = 'queued', updated_at = now()
+         FROM requeued q WHERE d.id = q.document_id AND d.latest_version = q.version
+       )
+       SELECT document_id AS "documentId", version, tenant_id AS "tenantId" FROM requeued`,
+      byIds ? [selection.tenantId, selection.ids] : [...filterParams(selection), selection.limit],
+    );
+    return rows;
+  });
+}
+
+/** Discards a dead letter: its row stays as the audit trail, marked discarded. */
+export async function discardDlqItem(pool: Pool, tenantId: string, id: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    `UPDATE dlq_items SET status = 'discarded', updated_at = now()
+     WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'retrying')`,
+    [tenantId, id],
+  );
+  return rowCount === 1;
+}
