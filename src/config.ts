@@ -69,6 +69,12 @@ export const configSchema = z.object({
   SWEEP_STALE_AFTER_MS: int(0, 86_400_000).default(60_000),
   /** How long an Idempotency-Key's first response is kept for replays, in hours. Default 24 */
   IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
+  /** Event loop delay beyond which an API node refuses new documents with 503, in ms; 0 off. Default 1000 */
+  MAX_EVENT_LOOP_DELAY_MS: int(0, 60_000).default(1_000),
+  /** Heap use beyond which an API node refuses new documents with 503, in MB; 0 off. Default 0 */
+  MAX_HEAP_USED_MB: int(0, 65_536).default(0),
+  /** Waiting jobs beyond which API nodes refuse new documents with 503; 0 off. Default 100000 */
+  QUEUE_MAX_WAITING: int(0, 100_000_000).default(100_000),
   /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
   READY_TIMEOUT_MS: int(10, 60_000).default(1000),
   /**

@@ -6,6 +6,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Config } from '../config.js';
 import { type Logger, loggerOptions } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import backpressurePlugin from './plugins/backpressure.js';
 import dbPlugin from './plugins/db.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
 import metricsPlugin from './plugins/metrics.js';
@@ -85,6 +86,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(dbPlugin, { connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX });
   await app.register(queuePlugin, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
 
+  await app.register(backpressurePlugin, {
+    maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,
+    maxHeapUsedBytes: config.MAX_HEAP_USED_MB * 1024 * 1024,
+    maxQueueWaiting: config.QUEUE_MAX_WAITING,
+  });
   await app.register(pipelinePlugin, { timeoutMs: 10_000, heapMb: 256 });
 
   await app.register(healthRoutes, { readyTimeoutMs: config.READY_TIMEOUT_MS });

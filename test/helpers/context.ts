@@ -51,6 +51,9 @@ export async function createTestConfig(overrides: Record<string, string> = {}): 
     WORKER_METRICS_PORT: '0',
     PORT: '0',
     HOST: '127.0.0.1',
+    // Test files run an API and workers in one busy process: event-loop backpressure would turn
+    // their POSTs away at random. backpressure.test.ts tests the queue bound instead.
+    MAX_EVENT_LOOP_DELAY_MS: '0',
     ...overrides,
   });
   return config as ConnectedConfig;
