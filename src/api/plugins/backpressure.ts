@@ -27,10 +27,20 @@ const backpressurePlugin: FastifyPluginAsync<BackpressureOptions> = async (app, 
     healthCheckInterval: options.maxQueueWaiting > 0 ? QUEUE_CHECK_INTERVAL_MS : -1,
     healthCheck: async () => {
       if (options.maxQueueWaiting <= 0) return true;
+      let timer: NodeJS.Timeout | undefined;
       try {
-        queueWaiting = (await app.documentQueue.queue.getJobCounts('waiting')).waiting ?? 0;
+        // BullMQ waits for a connection that may never come: bound the wait.
+        const counts = await Promise.race([
+          app.documentQueue.queue.getJobCounts('waiting'),
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new Error('queue depth timed out')), QUEUE_CHECK_INTERVAL_MS / 2);
+          }),
+        ]);
+        queueWaiting = counts.waiting ?? 0;
       } catch {
         return true; // Redis down is /ready's business; documents are still durable in Postgres.
+      } finally {
+        clearTimeout(timer);
       }
       return queueWaiting <= options.maxQueueWaiting;
     },
