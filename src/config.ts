@@ -75,6 +75,12 @@ export const configSchema = z.object({
   MAX_HEAP_USED_MB: int(0, 65_536).default(0),
   /** Waiting jobs beyond which API nodes refuse new documents with 503; 0 off. Default 100000 */
   QUEUE_MAX_WAITING: int(0, 100_000_000).default(100_000),
+  /** How often the dlq role looks for dead letters to re-drive, in ms. Default 30000 */
+  DLQ_INTERVAL_MS: int(100, 3_600_000).default(30_000),
+  /** Re-drives of one dead letter by the dlq role before it is left for a human. Default 3 */
+  DLQ_MAX_REDRIVES: int(0, 100).default(3),
+  /** The dlq role's wait before a first re-drive; each next one waits 4x longer, in ms. Default 60000 */
+  DLQ_BACKOFF_MS: int(0, 86_400_000).default(60_000),
   /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
   READY_TIMEOUT_MS: int(10, 60_000).default(1000),
   /**

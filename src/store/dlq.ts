@@ -15,6 +15,8 @@ export interface DlqItem {
   errorStack: string | null;
   attempts: number;
   retryable: boolean;
+  redrives: number;
+  needsHuman: boolean;
   payload: unknown;
   firstFailedAt: Date;
   lastFailedAt: Date;
@@ -29,7 +31,8 @@ export interface DlqFilter {
 }
 
 const columns = `id::text, document_id AS "documentId", version, priority, status, error_code AS "errorCode",
-  error_message AS "errorMessage", error_stack AS "errorStack", attempts, retryable, payload,
+  error_message AS "errorMessage", error_stack AS "errorStack", attempts, retryable, redrives,
+  needs_human AS "needsHuman", payload,
   first_failed_at AS "firstFailedAt", last_failed_at AS "lastFailedAt", updated_at AS "updatedAt"`;
 
 const filterSql = `tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::int IS NULL OR priority = $3)
@@ -84,7 +87,7 @@ export async function redriveDlqItems(
          ${byIds ? '' : 'LIMIT $5'}
          FOR UPDATE SKIP LOCKED
        ), redriven AS (
-         UPDATE dlq_items d SET status = 'retrying', updated_at = now()
+         UPDATE dlq_items d SET status = 'retrying', redrives = d.redrives + 1, updated_at = now()
          FROM chosen WHERE d.id = chosen.id
          RETURNING d.document_id, d.version, d.tenant_id
        ), requeued AS (
@@ -110,4 +113,48 @@ export async function discardDlqItem(pool: Pool, tenantId: string, id: string): 
     [tenantId, id],
   );
   return rowCount === 1;
+}
+
+/**
+ * The dlq role's round: pending, retryable dead letters whose backoff has passed are re-driven
+ * (by priority); one that has used up `maxRedrives` is marked as needing a human instead.
+ * Returns the job payloads to enqueue and how many were given up on.
+ */
+export async function redriveDueDeadLetters(
+  pool: Pool,
+  options: { maxRedrives: number; backoffMs: number; limit: number },
+): Promise<{ payloads: ProcessVersionPayload[]; gaveUp: number }> {
+  return inTransaction(pool, async (client) => {
+    const gaveUp = await client.query(
+      `UPDATE dlq_items SET needs_human = true, updated_at = now()
+       WHERE status = 'pending' AND retryable AND NOT needs_human AND redrives >= $1`,
+      [options.maxRedrives],
+    );
+    const { rows } = await client.query<{ documentId: string; version: number; tenantId: string }>(
+      `WITH chosen AS (
+         SELECT id FROM dlq_items
+         WHERE status = 'pending' AND retryable AND NOT needs_human AND redrives < $1
+           AND (next_redrive_at IS NULL OR next_redrive_at <= now()) AND document_id IS NOT NULL
+         ORDER BY priority DESC, id
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED
+       ), redriven AS (
+         UPDATE dlq_items d
+         SET status = 'retrying', redrives = d.redrives + 1, updated_at = now(),
+             next_redrive_at = now() + make_interval(secs => $2 / 1000.0 * power(4, d.redrives))
+         FROM chosen WHERE d.id = chosen.id
+         RETURNING d.document_id, d.version, d.tenant_id
+       ), requeued AS (
+         UPDATE document_versions v SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
+         FROM redriven r WHERE v.document_id = r.document_id AND v.version = r.version AND v.status = 'failed'
+         RETURNING v.document_id, v.version, v.tenant_id
+       ), document AS (
+         UPDATE documents d SET status = 'queued', updated_at = now()
+         FROM requeued q WHERE d.id = q.document_id AND d.latest_version = q.version
+       )
+       SELECT document_id AS "documentId", version, tenant_id AS "tenantId" FROM requeued`,
+      [options.maxRedrives, options.backoffMs, options.limit],
+    );
+    return { payloads: rows, gaveUp: gaveUp.rowCount ?? 0 };
+  });
 }

@@ -6,10 +6,11 @@ import { PipelinePool } from '../pipeline/thread-pool.js';
 import { createRedis } from '../queue/connection.js';
 import { DocumentQueue } from '../queue/producer.js';
 import { createPool } from '../store/pool.js';
+import { startDeadLetterRedriver } from './dead-letter-redriver.js';
 import { createProcessorWorker } from './processor.js';
 import { startSweeper } from './sweeper.js';
 
-export const workerRoles = ['processor'] as const;
+export const workerRoles = ['processor', 'dlq'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
 
 export interface WorkerNodeOptions {
@@ -67,33 +68,44 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     cleanups.push(() => queue.close());
     if (!options.metrics) metrics.watchQueue(() => queue.snapshot());
 
-    const pipeline = new PipelinePool({
-      threads: config.PIPELINE_THREADS,
-      timeoutMs: config.PIPELINE_TIMEOUT_MS,
-      heapMb: config.PIPELINE_HEAP_MB,
-    });
-    cleanups.push(() => pipeline.close());
-
-    const sweeper = startSweeper({
-      pool,
-      queue,
-      logger,
-      intervalMs: config.SWEEP_INTERVAL_MS,
-      staleAfterMs: config.SWEEP_STALE_AFTER_MS,
-    });
-    cleanups.push(() => sweeper.stop());
-    const worker = createProcessorWorker({
-      connection: redis,
-      prefix: config.QUEUE_PREFIX,
-      concurrency: config.WORKER_CONCURRENCY,
-      lockDurationMs: config.JOB_LOCK_MS,
-      pool,
-      pipeline,
-      metrics,
-      logger,
-    });
-    // Closed first: active jobs finish while the pool and Redis are still open.
-    cleanups.push(() => worker.close());
+    if (role === 'dlq') {
+      const redriver = startDeadLetterRedriver({
+        pool,
+        queue,
+        logger,
+        intervalMs: config.DLQ_INTERVAL_MS,
+        maxRedrives: config.DLQ_MAX_REDRIVES,
+        backoffMs: config.DLQ_BACKOFF_MS,
+      });
+      cleanups.push(() => redriver.stop());
+    } else {
+      const pipeline = new PipelinePool({
+        threads: config.PIPELINE_THREADS,
+        timeoutMs: config.PIPELINE_TIMEOUT_MS,
+        heapMb: config.PIPELINE_HEAP_MB,
+      });
+      cleanups.push(() => pipeline.close());
+      const sweeper = startSweeper({
+        pool,
+        queue,
+        logger,
+        intervalMs: config.SWEEP_INTERVAL_MS,
+        staleAfterMs: config.SWEEP_STALE_AFTER_MS,
+      });
+      cleanups.push(() => sweeper.stop());
+      const worker = createProcessorWorker({
+        connection: redis,
+        prefix: config.QUEUE_PREFIX,
+        concurrency: config.WORKER_CONCURRENCY,
+        lockDurationMs: config.JOB_LOCK_MS,
+        pool,
+        pipeline,
+        metrics,
+        logger,
+      });
+      // Closed first: active jobs finish while the pool and Redis are still open.
+      cleanups.push(() => worker.close());
+    }
     logger.info({ concurrency: config.WORKER_CONCURRENCY, metricsPort }, 'worker started');
 
     let closing: Promise<void> | undefined;

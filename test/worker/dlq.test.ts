@@ -150,3 +150,39 @@ describe('dead letters', () => {
     expect(retryDiscarded.statusCode).toBe(409);
   });
 });
+
+describe('the dlq role', () => {
+  it('re-drives dead letters of transient causes until they complete, leaves input errors alone, and gives up after its bound', async () => {
+    const transient = await failTransiently();
+    const inputError = (
+      await app.inject({ method: 'POST', url: '/api/v1/documents', payload: { content: ' ' } })
+    ).json().id;
+    await waitForDocument(app, inputError, { statuses: ['failed'] });
+    // A dead letter that has used up its re-drives already.
+    const exhausted = await failTransiently();
+    await app.db.query('UPDATE dlq_items SET redrives = 2 WHERE document_id = $1', [exhausted]);
+
+    const redriver = await startWorkerNode({
+      config: { ...config, DLQ_INTERVAL_MS: 200, DLQ_BACKOFF_MS: 0, DLQ_MAX_REDRIVES: 2 },
+      logger: silentLogger,
+      role: 'dlq',
+    });
+    try {
+      await waitForDocument(app, transient, { statuses: ['completed'] });
+      const resolved = await eventually(async () => {
+        const item = await dlqItemOf(transient);
+        return item?.status === 'resolved' ? item : undefined;
+      });
+      expect(resolved.redrives).toBe(1);
+      const gaveUp = await eventually(async () => {
+        const item = await dlqItemOf(exhausted);
+        return item?.needsHuman ? item : undefined;
+      });
+      expect(gaveUp).toMatchObject({ status: 'pending', redrives: 2 });
+      expect((await dlqItemOf(inputError)).redrives).toBe(0);
+      expect((await get(`/api/v1/documents/${exhausted}`)).json().status).toBe('failed');
+    } finally {
+      await redriver.close();
+    }
+  });
+});
