@@ -63,6 +63,12 @@ export const configSchema = z.object({
    * the job runs. A worker that stops renewing (killed, frozen) loses its jobs to others. Default 30000
    */
   JOB_LOCK_MS: int(500, 600_000).default(30_000),
+  /**
+   * How long jobs may wait with none running anywhere and no progress in a worker before that
+   * worker replaces its consumer (BullMQ consumers can go quiet after a Redis reconnect), in ms;
+   * 0 off. Default 60000
+   */
+  WATCHDOG_STALL_MS: int(0, 3_600_000).default(60_000),
   /** How often a worker looks for versions left queued without a job (lost enqueue), in ms. Default 30000 */
   SWEEP_INTERVAL_MS: int(100, 3_600_000).default(30_000),
   /** A version queued this long is enqueued again (a no-op if its job exists), in ms. Default 60000 */

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import type { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics.js';
@@ -9,6 +10,7 @@ import { createPool } from '../store/pool.js';
 import { startDeadLetterRedriver } from './dead-letter-redriver.js';
 import { createProcessorWorker } from './processor.js';
 import { startSweeper } from './sweeper.js';
+import { startWatchdog } from './watchdog.js';
 
 export const workerRoles = ['processor', 'dlq'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
@@ -24,6 +26,8 @@ export interface WorkerNodeOptions {
 export interface WorkerNode {
   /** Lets active jobs finish, then closes the queue connections and the pool. Safe to call twice. */
   close(): Promise<void>;
+  /** The processor role's BullMQ consumer of the moment (the watchdog may replace it). */
+  consumer?: () => Worker;
   /** Port of this process's /metrics listener, when it has one. */
   metricsPort?: number;
 }
@@ -44,6 +48,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     }
   };
 
+  let consumer: (() => Worker) | undefined;
   try {
     let metricsPort: number | undefined;
     if (!options.metrics && config.WORKER_METRICS_PORT !== 0) {
@@ -93,16 +98,42 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
         staleAfterMs: config.SWEEP_STALE_AFTER_MS,
       });
       cleanups.push(() => sweeper.stop());
-      const worker = createProcessorWorker({
-        connection: redis,
-        prefix: config.QUEUE_PREFIX,
-        concurrency: config.WORKER_CONCURRENCY,
-        lockDurationMs: config.JOB_LOCK_MS,
-        pool,
-        pipeline,
-        metrics,
-        logger,
-      });
+      const createConsumer = () => {
+        const consumer = createProcessorWorker({
+          connection: redis,
+          prefix: config.QUEUE_PREFIX,
+          concurrency: config.WORKER_CONCURRENCY,
+          lockDurationMs: config.JOB_LOCK_MS,
+          pool,
+          pipeline,
+          metrics,
+          logger,
+        });
+        for (const event of ['active', 'completed', 'failed'] as const) {
+          consumer.on(event, () => {
+            lastProgressAt = Date.now();
+          });
+        }
+        return consumer;
+      };
+      let lastProgressAt = Date.now();
+      let worker = createConsumer();
+      consumer = () => worker;
+      if (config.WATCHDOG_STALL_MS > 0) {
+        const watchdog = startWatchdog({
+          queue,
+          logger,
+          stallMs: config.WATCHDOG_STALL_MS,
+          lastProgressAt: () => lastProgressAt,
+          restartConsumer: async () => {
+            const quiet = worker;
+            worker = createConsumer();
+            lastProgressAt = Date.now();
+            await quiet.close(true);
+          },
+        });
+        cleanups.push(() => watchdog.stop());
+      }
       // Closed first: active jobs finish while the pool and Redis are still open.
       cleanups.push(() => worker.close());
     }
@@ -115,6 +146,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
         return closing;
       },
       ...(metricsPort ? { metricsPort } : {}),
+      ...(consumer ? { consumer } : {}),
     };
   } catch (error) {
     await closeAll();
