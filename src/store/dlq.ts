@@ -45,6 +45,21 @@ const filterParams = (filter: DlqFilter) => [
   filter.code ?? null,
 ];
 
+/**
+ * The tail of a re-drive: after a `redriven` CTE (the dead letters just marked retrying), queue
+ * their failed versions again and return the job payloads. Versions completed or deleted
+ * meanwhile are skipped.
+ */
+const requeueRedriven = `, requeued AS (
+    UPDATE document_versions v SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
+    FROM redriven r WHERE v.document_id = r.document_id AND v.version = r.version AND v.status = 'failed'
+    RETURNING v.document_id, v.version, v.tenant_id
+  ), document AS (
+    UPDATE documents d SET status = 'queued', updated_at = now()
+    FROM requeued q WHERE d.id = q.document_id AND d.latest_version = q.version
+  )
+  SELECT document_id AS "documentId", version, tenant_id AS "tenantId" FROM requeued`;
+
 /** Newest first, keyset-paginated on the id. */
 export async function listDlqItems(
   pool: Pool,
@@ -90,15 +105,8 @@ export async function redriveDlqItems(
          UPDATE dlq_items d SET status = 'retrying', redrives = d.redrives + 1, updated_at = now()
          FROM chosen WHERE d.id = chosen.id
          RETURNING d.document_id, d.version, d.tenant_id
-       ), requeued AS (
-         UPDATE document_versions v SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
-         FROM redriven r WHERE v.document_id = r.document_id AND v.version = r.version AND v.status = 'failed'
-         RETURNING v.document_id, v.version, v.tenant_id
-       ), document AS (
-         UPDATE documents d SET status = 'queued', updated_at = now()
-         FROM requeued q WHERE d.id = q.document_id AND d.latest_version = q.version
        )
-       SELECT document_id AS "documentId", version, tenant_id AS "tenantId" FROM requeued`,
+       ${requeueRedriven}`,
       byIds ? [selection.tenantId, selection.ids] : [...filterParams(selection), selection.limit],
     );
     return rows;
@@ -144,15 +152,8 @@ export async function redriveDueDeadLetters(
              next_redrive_at = now() + make_interval(secs => $2 / 1000.0 * power(4, d.redrives))
          FROM chosen WHERE d.id = chosen.id
          RETURNING d.document_id, d.version, d.tenant_id
-       ), requeued AS (
-         UPDATE document_versions v SET status = 'queued', error_code = NULL, error_message = NULL, updated_at = now()
-         FROM redriven r WHERE v.document_id = r.document_id AND v.version = r.version AND v.status = 'failed'
-         RETURNING v.document_id, v.version, v.tenant_id
-       ), document AS (
-         UPDATE documents d SET status = 'queued', updated_at = now()
-         FROM requeued q WHERE d.id = q.document_id AND d.latest_version = q.version
        )
-       SELECT document_id AS "documentId", version, tenant_id AS "tenantId" FROM requeued`,
+       ${requeueRedriven}`,
       [options.maxRedrives, options.backoffMs, options.limit],
     );
     return { payloads: rows, gaveUp: gaveUp.rowCount ?? 0 };

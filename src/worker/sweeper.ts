@@ -4,6 +4,7 @@ import type { DocumentQueue } from '../queue/producer.js';
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency.js';
 import type { Pool } from '../store/pool.js';
 import { findStrandedVersions } from '../store/versions.js';
+import { startLeaderLoop } from './leader-loop.js';
 
 export interface SweeperOptions {
   pool: Pool;
@@ -15,7 +16,6 @@ export interface SweeperOptions {
   staleAfterMs: number;
 }
 
-/** One node sweeps at a time; any constant shared by all nodes works. */
 const SWEEPER_LOCK_ID = 7_244_193_002;
 const BATCH = 1_000;
 
@@ -25,48 +25,22 @@ const BATCH = 1_000;
  * marked failed), or when a stalled job was given up. For each version queued or processing for
  * longer than `staleAfterMs`, the job is looked up: missing, failed or completed means it is
  * enqueued afresh; waiting, delayed or active jobs are left alone. Expired idempotency keys are
- * deleted on the same round.
+ * deleted on the same round. One node sweeps at a time.
  */
 export function startSweeper(options: SweeperOptions): { stop(): Promise<void> } {
   const { pool, queue, logger } = options;
-  let running: Promise<void> | undefined;
-
-  const sweep = async () => {
-    const client = await pool.connect();
-    try {
-      const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [
-        SWEEPER_LOCK_ID,
-      ]);
-      if (!rows[0]?.locked) return;
-      try {
-        const stranded = await findStrandedVersions(pool, options.staleAfterMs, BATCH);
-        const payloads = stranded.map(toProcessVersionPayload);
-        const revived = await queue.reviveJobs(payloads);
-        if (revived > 0)
-          logger.info({ versions: revived }, 'enqueued again versions left without a live job');
-        const expiredKeys = await deleteExpiredIdempotencyKeys(pool, BATCH);
-        if (expiredKeys > 0) logger.debug({ keys: expiredKeys }, 'deleted expired idempotency keys');
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [SWEEPER_LOCK_ID]);
-      }
-    } finally {
-      client.release();
-    }
-  };
-
-  const timer = setInterval(() => {
-    running ??= sweep()
-      .catch((error: unknown) => logger.warn({ err: error }, 'sweep failed; will try again'))
-      .finally(() => {
-        running = undefined;
-      });
-  }, options.intervalMs);
-  timer.unref();
-
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
+  return startLeaderLoop({
+    pool,
+    logger,
+    lockId: SWEEPER_LOCK_ID,
+    intervalMs: options.intervalMs,
+    name: 'sweeper',
+    round: async () => {
+      const stranded = await findStrandedVersions(pool, options.staleAfterMs, BATCH);
+      const revived = await queue.reviveJobs(stranded.map(toProcessVersionPayload));
+      if (revived > 0) logger.info({ versions: revived }, 'enqueued again versions left without a live job');
+      const expiredKeys = await deleteExpiredIdempotencyKeys(pool, BATCH);
+      if (expiredKeys > 0) logger.debug({ keys: expiredKeys }, 'deleted expired idempotency keys');
     },
-  };
+  });
 }

@@ -1,11 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
+import { v7 as uuidv7 } from 'uuid';
 import { inject } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { ConnectedConfig } from '../../src/commands/shared.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { insertDocuments } from '../../src/store/documents.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { TEMPLATE_DATABASE } from './constants.js';
 
@@ -130,4 +132,29 @@ export async function waitForDocument(
     timeoutMs,
     `document ${id} to be ${statuses.join(' or ')}`,
   );
+}
+
+/**
+ * A document committed without a job (no worker will pick it up on its own): for tests that
+ * drive processing by hand or need a version to stay queued. Returns its id.
+ */
+export async function insertUnqueuedDocument(pool: Pool, content: string): Promise<string> {
+  const id = uuidv7();
+  const bytes = Buffer.from(content);
+  await insertDocuments(pool, [
+    {
+      id,
+      tenantId: 'default',
+      source: 'test',
+      externalId: null,
+      filename: null,
+      metadata: {},
+      contentType: 'text/plain',
+      content: bytes,
+      contentHash: createHash('sha256').update(bytes).digest(),
+      chunking: { strategy: 'words', size: 500, overlap: 50 },
+      requestId: null,
+    },
+  ]);
+  return id;
 }

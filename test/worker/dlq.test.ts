@@ -1,14 +1,17 @@
-import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import { Metrics } from '../../src/metrics.js';
 import { PipelinePool } from '../../src/pipeline/thread-pool.js';
-import { insertDocuments } from '../../src/store/documents.js';
 import { createPool } from '../../src/store/pool.js';
 import { processVersion } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
-import { createTestConfig, eventually, silentLogger, waitForDocument } from '../helpers/context.js';
+import {
+  createTestConfig,
+  eventually,
+  insertUnqueuedDocument,
+  silentLogger,
+  waitForDocument,
+} from '../helpers/context.js';
 
 let app: Awaited<ReturnType<typeof buildApp>>;
 let config: Awaited<ReturnType<typeof createTestConfig>>;
@@ -33,23 +36,7 @@ const dlqItemOf = async (documentId: string) =>
 
 /** A version that failed for a transient cause on its last attempt: stored while the chunks table was locked. */
 async function failTransiently(): Promise<string> {
-  const id = uuidv7();
-  const content = Buffer.from('words that deserve a second chance');
-  await insertDocuments(app.db, [
-    {
-      id,
-      tenantId: 'default',
-      source: 'test',
-      externalId: null,
-      filename: null,
-      metadata: {},
-      contentType: 'text/plain',
-      content,
-      contentHash: createHash('sha256').update(content).digest(),
-      chunking: { strategy: 'words', size: 500, overlap: 50 },
-      requestId: null,
-    },
-  ]);
+  const id = await insertUnqueuedDocument(app.db, 'words that deserve a second chance');
   const locker = await app.db.connect();
   const faultyPool = createPool(
     { connectionString: config.DATABASE_URL, max: 2, applicationName: 'test', statementTimeoutMs: 200 },

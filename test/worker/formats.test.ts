@@ -1,12 +1,15 @@
-import { createHash } from 'node:crypto';
 import iconv from 'iconv-lite';
-import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
-import { insertDocuments } from '../../src/store/documents.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import { readFixture } from '../fixtures/read-fixture.js';
-import { createTestConfig, eventually, silentLogger, waitForDocument } from '../helpers/context.js';
+import {
+  createTestConfig,
+  eventually,
+  insertUnqueuedDocument,
+  silentLogger,
+  waitForDocument,
+} from '../helpers/context.js';
 import { deflatedZeros, rawZip, storedEntry } from '../pipeline/extract/hostile-zips.js';
 
 // Real files of every format, and hostile ones, through the whole service: upload, worker
@@ -233,23 +236,7 @@ describe('re-chunking', () => {
     });
     expect(unknown.statusCode).toBe(404);
     // Stored without a job, so the running worker cannot complete it under the test.
-    const id = uuidv7();
-    const content = Buffer.from('not processed yet');
-    await insertDocuments(app.db, [
-      {
-        id,
-        tenantId: 'default',
-        source: 'test',
-        externalId: null,
-        filename: null,
-        metadata: {},
-        contentType: 'text/plain',
-        content,
-        contentHash: createHash('sha256').update(content).digest(),
-        chunking: { strategy: 'words', size: 500, overlap: 50 },
-        requestId: null,
-      },
-    ]);
+    const id = await insertUnqueuedDocument(app.db, 'not processed yet');
     const early = await app.inject({
       method: 'POST',
       url: `/api/v1/documents/${id}/rechunk`,

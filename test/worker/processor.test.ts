@@ -1,17 +1,20 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
 import { PipelinePool } from '../../src/pipeline/thread-pool.js';
-import { insertDocuments } from '../../src/store/documents.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { processVersion } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
-import { createTestConfig, numberedWords, silentLogger, waitForDocument } from '../helpers/context.js';
+import {
+  createTestConfig,
+  insertUnqueuedDocument,
+  numberedWords,
+  silentLogger,
+  waitForDocument,
+} from '../helpers/context.js';
 
 /** Log lines the worker writes, parsed, so tests can look for a request id in them. */
 const logLines: Record<string, unknown>[] = [];
@@ -61,27 +64,7 @@ async function chunkRows(id: string) {
   return rows;
 }
 
-/** A document committed without a job, so a test can drive processVersion by hand. */
-async function insertUnqueued(content: string): Promise<string> {
-  const id = uuidv7();
-  const bytes = Buffer.from(content);
-  await insertDocuments(pool, [
-    {
-      id,
-      tenantId: 'default',
-      source: 'test',
-      externalId: null,
-      filename: null,
-      metadata: {},
-      contentType: 'text/plain',
-      content: bytes,
-      contentHash: createHash('sha256').update(bytes).digest(),
-      chunking: { strategy: 'words', size: 500, overlap: 50 },
-      requestId: null,
-    },
-  ]);
-  return id;
-}
+const insertUnqueued = (content: string) => insertUnqueuedDocument(pool, content);
 
 const deps = () => ({ pool, pipeline, metrics: new Metrics(), logger: silentLogger });
 const firstAttempt = { number: 1, isLast: false };
