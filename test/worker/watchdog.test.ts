@@ -19,9 +19,10 @@ afterAll(async () => {
 
 describe('the worker watchdog', () => {
   it('replaces a consumer that has gone quiet while jobs wait, and the jobs complete', async () => {
-    // A paused consumer takes no jobs, like one that lost its blocking connection after a reconnect.
+    // A closed consumer takes no jobs, like one that lost its blocking connection after a reconnect
+    // and never came back (pausing is not enough: a fetch already under way still takes a job).
     const quiet = worker.consumer?.();
-    await quiet?.pause(true);
+    await quiet?.close();
     const { id } = (
       await app.inject({ method: 'POST', url: '/api/v1/documents', payload: { content: 'wake up' } })
     ).json();
