@@ -27,7 +27,7 @@ export interface ProcessedDocument {
 
 /**
  * detect -> extract -> chunk, on bytes already in memory. No I/O; throws DocumentError for input
- * it cannot process. Runs inside a pipeline thread (see thread-pool.ts), never on the event loop
+ * it cannot process. Runs inside a pipeline thread (see pipeline-pool.ts), never on the event loop
  * of a process that serves requests or renews job locks.
  */
 export async function processDocument(input: PipelineInput): Promise<ProcessedDocument> {

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { type Chunk, chunkingSettings } from '../pipeline/chunk/settings.js';
 import { defaultExtractLimits } from '../pipeline/extract/types.js';
-import type { PipelinePool } from '../pipeline/thread-pool.js';
+import type { PipelinePool } from '../pipeline/pipeline-pool.js';
 import {
   PROCESSING_QUEUE,
   type ProcessVersionPayload,

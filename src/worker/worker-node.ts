@@ -3,7 +3,7 @@ import type { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics.js';
-import { PipelinePool } from '../pipeline/thread-pool.js';
+import { PipelinePool } from '../pipeline/pipeline-pool.js';
 import { createRedis } from '../queue/connection.js';
 import { DocumentQueue } from '../queue/producer.js';
 import { createPool } from '../store/pool.js';

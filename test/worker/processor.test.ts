@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
-import { PipelinePool } from '../../src/pipeline/thread-pool.js';
+import { PipelinePool } from '../../src/pipeline/pipeline-pool.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { processVersion } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';

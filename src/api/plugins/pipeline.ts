@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
-import { PipelinePool } from '../../pipeline/thread-pool.js';
+import { PipelinePool } from '../../pipeline/pipeline-pool.js';
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultExtractLimits } from '../../src/pipeline/extract/types.js';
+import { PipelinePool } from '../../src/pipeline/pipeline-pool.js';
 import { type PipelineInput, processDocument } from '../../src/pipeline/process.js';
-import { PipelinePool } from '../../src/pipeline/thread-pool.js';
 import { numberedWords } from '../helpers/context.js';
 
 const pools: PipelinePool[] = [];
