@@ -24,6 +24,27 @@ export function spawnWorker(config: ConnectedConfig, env: Record<string, string>
   });
 }
 
+/** An API node as operators run it, listening on `port`. */
+export function spawnApi(
+  config: ConnectedConfig,
+  port: number,
+  env: Record<string, string> = {},
+): ChildProcess {
+  return spawn(process.execPath, [cli, 'api'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: config.DATABASE_URL,
+      REDIS_URL: config.REDIS_URL,
+      QUEUE_PREFIX: config.QUEUE_PREFIX,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
 export async function stopWorkers(workers: readonly ChildProcess[]): Promise<void> {
   await Promise.all(workers.map((worker) => stopChild(worker, 'SIGTERM', 20_000)));
 }
