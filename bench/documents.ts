@@ -1,3 +1,5 @@
+import { mulberry32 } from './random.js';
+
 /** Syllables of the vocabulary: 16 of them give 256 two- and 4096 three-syllable words. */
 const SYLLABLES = [
   'ka',
@@ -34,18 +36,6 @@ function buildVocabulary(): string[] {
 }
 
 const vocabulary = buildVocabulary();
-
-/** mulberry32: a tiny seeded PRNG, plenty for picking words and far cheaper than crypto. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
 
 /**
  * Makes the text of document `index`: exactly `words` whitespace-separated words. The first word

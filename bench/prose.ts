@@ -4,6 +4,7 @@
  * numbers, commas and the odd question, and optionally accented words as European text has them.
  * Same seed, same text.
  */
+import { mulberry32 } from './random.js';
 
 const COMMON = (
   'the of and to a in is that for it as was with be by on not he this are or his from at which but have an ' +
@@ -40,17 +41,11 @@ const ACCENTED = (
   'señor año jalapeño crème brûlée fiancée coöperate Ærø garçon piñata it’s – €'
 ).split(' ');
 
-/** mulberry32: a tiny seeded PRNG, plenty for picking words. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** Uniform in [0, 1). */
+const unitRandom = (seed: number): (() => number) => {
+  const next = mulberry32(seed);
+  return () => next() / 2 ** 32;
+};
 
 export interface ProseOptions {
   seed?: number;
@@ -64,7 +59,7 @@ export class Prose {
   private readonly accented: number;
 
   constructor({ seed = 1, accented = 0 }: ProseOptions = {}) {
-    this.random = mulberry32(seed);
+    this.random = unitRandom(seed);
     this.accented = accented;
   }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { ConnectedConfig } from '../../src/commands/shared.js';
 import { stopChild } from '../../src/stack/child-process.js';
 import type { Pool } from '../../src/store/pool.js';
+import { eventually } from '../helpers/context.js';
 
 const cli = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
 
@@ -98,4 +99,21 @@ export async function faultReport(
     reclaimed: 0,
   };
   return { sent, acknowledged: acknowledgedIds.length, ...counts };
+}
+
+/** Polls faultReport until no acknowledged document is unfinished (lost = 0), then returns the report. */
+export async function waitUntilSettled(
+  pool: Pool,
+  sent: number,
+  acknowledgedIds: readonly string[],
+  timeoutMs = 120_000,
+): Promise<FaultReport> {
+  return eventually(
+    async () => {
+      const report = await faultReport(pool, sent, acknowledgedIds);
+      return report.lost === 0 ? report : undefined;
+    },
+    timeoutMs,
+    'every acknowledged document to finish',
+  );
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { ConnectedConfig } from '../../src/commands/shared.js';
 import { createTestConfig, eventually, numberedWords } from '../helpers/context.js';
-import { faultReport, spawnWorker, stopWorkers } from './harness.js';
+import { faultReport, spawnWorker, stopWorkers, waitUntilSettled } from './harness.js';
 
 // Fault 1: a worker is killed with SIGKILL in the middle of 500 documents; a second worker and
 // the restarted one must finish every acknowledged document, each with exactly one set of chunks.
@@ -52,14 +52,7 @@ describe('fault: kill -9 a worker mid-run', () => {
     await new Promise((resolve) => victim.once('exit', resolve));
     workers.push(spawnWorker(config, fastRecovery));
 
-    await eventually(
-      async () => {
-        const report = await faultReport(app.db, sent, ids);
-        return report.lost === 0 ? report : undefined;
-      },
-      120_000,
-      'every acknowledged document to finish',
-    );
+    await waitUntilSettled(app.db, sent, ids);
     const report = await faultReport(app.db, sent, ids);
     console.log(`fault kill-9-worker: ${JSON.stringify(report)}`);
     expect(report).toMatchObject({ sent: 500, acknowledged: 500, completed: 500, duplicated: 0, lost: 0 });

@@ -2,9 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { ConnectedConfig } from '../../src/commands/shared.js';
-import { createTestConfig, eventually, numberedWords } from '../helpers/context.js';
+import { createTestConfig, numberedWords } from '../helpers/context.js';
 import { deflatedZeros, rawZip, storedEntry } from '../pipeline/extract/hostile-zips.js';
-import { faultReport, spawnWorker, stopWorkers } from './harness.js';
+import { spawnWorker, stopWorkers, waitUntilSettled } from './harness.js';
 
 // Fault 5: a poison document (a zip bomb posing as DOCX) among 200 good ones: it ends in the
 // dead-letter table with its code, while the others keep flowing.
@@ -48,14 +48,7 @@ describe('fault: a poison document', () => {
       });
       for (const item of response.json().items) if (item.status === 202) ids.push(item.id);
     }
-    const report = await eventually(
-      async () => {
-        const current = await faultReport(app.db, 201, ids);
-        return current.lost === 0 ? current : undefined;
-      },
-      120_000,
-      'every document to finish',
-    );
+    const report = await waitUntilSettled(app.db, 201, ids);
     console.log(`fault poison-document: ${JSON.stringify(report)}`);
     expect(report).toMatchObject({ acknowledged: 201, completed: 200, failed: 1, duplicated: 0, lost: 0 });
     const dead = await app.inject({ method: 'GET', url: '/api/v1/dlq?code=too_large' });

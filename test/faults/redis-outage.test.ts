@@ -6,8 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { ConnectedConfig } from '../../src/commands/shared.js';
 import { RedisServer } from '../../src/stack/redis-server.js';
-import { createTestConfig, eventually, numberedWords } from '../helpers/context.js';
-import { faultReport, spawnWorker, stopWorkers } from './harness.js';
+import { createTestConfig, numberedWords } from '../helpers/context.js';
+import { spawnWorker, stopWorkers, waitUntilSettled } from './harness.js';
 
 // Fault 3: Redis stopped for 15 s under load, then started again. The API keeps acknowledging
 // (documents are durable in Postgres), /ready says 503 meanwhile, and every acknowledged document
@@ -74,14 +74,7 @@ describe('fault: Redis down for 15 s under load', () => {
     await redis.restart();
     for (let batch = 0; batch < 2; batch++, sent += 50) await postBatch(`after${batch}`, ids);
 
-    const report = await eventually(
-      async () => {
-        const current = await faultReport(app.db, sent, ids);
-        return current.lost === 0 ? current : undefined;
-      },
-      120_000,
-      'every acknowledged document to finish after the outage',
-    );
+    const report = await waitUntilSettled(app.db, sent, ids);
     console.log(`fault redis-outage: ${JSON.stringify(report)}`);
     expect(report).toMatchObject({ sent: 400, acknowledged: 400, completed: 400, duplicated: 0, lost: 0 });
     expect((await app.inject({ method: 'GET', url: '/ready' })).statusCode).toBe(200);

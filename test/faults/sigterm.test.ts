@@ -5,7 +5,7 @@ import type { ConnectedConfig } from '../../src/commands/shared.js';
 import { exited } from '../../src/stack/child-process.js';
 import { freePort } from '../../src/stack/ports.js';
 import { createTestConfig, eventually, numberedWords } from '../helpers/context.js';
-import { faultReport, spawnApi, spawnWorker, stopWorkers } from './harness.js';
+import { spawnApi, spawnWorker, stopWorkers, waitUntilSettled } from './harness.js';
 
 // Fault 6: SIGTERM an API node and a worker under load. The API node answers what it received
 // (202, or 503 with Retry-After once draining) and exits 0; the worker lets its jobs finish or hands
@@ -68,14 +68,7 @@ describe('fault: SIGTERM an API node and a worker under load', () => {
     stop = true;
     await Promise.all(senders);
 
-    const report = await eventually(
-      async () => {
-        const current = await faultReport(app.db, sent, ids);
-        return current.lost === 0 ? current : undefined;
-      },
-      120_000,
-      'every acknowledged document to finish',
-    );
+    const report = await waitUntilSettled(app.db, sent, ids);
     const active = (await app.documentQueue.queue.getJobCounts('active')).active;
     console.log(
       `fault sigterm: ${JSON.stringify({ ...report, statuses: Object.fromEntries(statuses), refusedConnections, active })}`,

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { ConnectedConfig } from '../../src/commands/shared.js';
 import { createTestConfig, eventually, numberedWords } from '../helpers/context.js';
-import { faultReport, spawnWorker, stopWorkers } from './harness.js';
+import { faultReport, spawnWorker, stopWorkers, waitUntilSettled } from './harness.js';
 
 // Fault 2, the zombie: a worker frozen (SIGSTOP) past its job locks while it holds jobs, then
 // thawed (SIGCONT). Its jobs go to the other worker meanwhile; its late writes must neither add a
@@ -55,14 +55,7 @@ describe('fault: a frozen worker comes back (kill -STOP, then kill -CONT)', () =
     await new Promise((resolve) => setTimeout(resolve, 5_000)); // more than three lock durations
     zombie.kill('SIGCONT');
 
-    const report = await eventually(
-      async () => {
-        const current = await faultReport(app.db, sent, ids);
-        return current.lost === 0 ? current : undefined;
-      },
-      120_000,
-      'every acknowledged document to finish',
-    );
+    const report = await waitUntilSettled(app.db, sent, ids);
     // Give the thawed worker time to attempt its late writes before counting chunks again.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     const settled = await faultReport(app.db, sent, ids);
