@@ -49,10 +49,14 @@ const baseSettings: Record<string, string | number> = {
  * the native cluster. The owner calls stop().
  */
 export class PostgresServer {
+  private child: ChildProcess | undefined;
+
   private constructor(
     readonly port: number,
     readonly dataDir: string,
-    private readonly child: ChildProcess,
+    private readonly binDir: string,
+    private readonly identity: { uid: number; gid: number } | undefined,
+    private readonly settings: Record<string, string | number>,
   ) {}
 
   /** Superuser connection string for `database`. */
@@ -103,28 +107,36 @@ export class PostgresServer {
       ...options.settings,
       port,
     };
+    const server = new PostgresServer(port, dataDir, binDir, identity, settings);
+    await server.restart();
+    return server;
+  }
+
+  /** Starts the server (again) on the same port and data directory; a no-op while it runs. */
+  async restart(): Promise<void> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) return;
     const args = [
       '-D',
-      dataDir,
-      ...Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+      this.dataDir,
+      ...Object.entries(this.settings).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     ];
-    const logFd = openSync(path.join(path.dirname(dataDir), `${path.basename(dataDir)}.log`), 'a');
-    const child = spawn(path.join(binDir, 'postgres'), args, {
-      ...identity,
+    const logFile = path.join(path.dirname(this.dataDir), `${path.basename(this.dataDir)}.log`);
+    const logFd = openSync(logFile, 'a');
+    const child = spawn(path.join(this.binDir, 'postgres'), args, {
+      ...this.identity,
       stdio: ['ignore', logFd, logFd],
     });
     closeSync(logFd);
-    const server = new PostgresServer(port, dataDir, child);
+    this.child = child;
     try {
-      await waitForPort(port, 30_000, () => child.exitCode === null);
-      await server.waitUntilAcceptingQueries(30_000);
+      await waitForPort(this.port, 30_000, () => child.exitCode === null);
+      await this.waitUntilAcceptingQueries(30_000);
     } catch (error) {
-      await server.stop();
-      throw new Error(`postgres did not start (see ${dataDir}.log): ${(error as Error).message}`, {
+      await this.stop();
+      throw new Error(`postgres did not start (see ${logFile}): ${(error as Error).message}`, {
         cause: error,
       });
     }
-    return server;
   }
 
   /** Creates `database` unless it exists. */
@@ -164,7 +176,7 @@ export class PostgresServer {
 
   /** Fast shutdown: open transactions roll back, nothing committed is lost. */
   async stop(): Promise<void> {
-    await stopChild(this.child, 'SIGINT', 20_000);
+    if (this.child) await stopChild(this.child, 'SIGINT', 20_000);
   }
 }
 
