@@ -28,7 +28,10 @@ beforeAll(async () => {
   chmodSync(root, 0o755); // the server may run as the postgres user
   postgres = await PostgresServer.start({ dataDir: path.join(root, 'postgres') });
   await postgres.createDatabase('faults');
-  const pool = createPool({ connectionString: postgres.url('faults'), max: 1 }, silentLogger);
+  const pool = createPool(
+    { connectionString: postgres.url('faults'), max: 1, applicationName: 'test-migrate' },
+    silentLogger,
+  );
   await migrate(pool, silentLogger).finally(() => pool.end());
   config = await createTestConfig({ DATABASE_URL: postgres.url('faults'), READY_TIMEOUT_MS: '300' });
   app = await buildApp({ config });
