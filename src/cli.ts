@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runApi } from './commands/api.js';
+import { runCluster } from './commands/cluster.js';
 import { runMigrate } from './commands/migrate.js';
 import { runPush } from './commands/push.js';
 import { runSetup } from './commands/setup.js';
@@ -42,7 +43,7 @@ const program = new Command('ingestd')
 program
   .command('up')
   .description(
-    'run everything locally: private Postgres and Redis (unless DATABASE_URL/REDIS_URL are set), an API node and a worker',
+    'run everything locally: private Postgres and Redis (unless DATABASE_URL/REDIS_URL are set), an API node, a processor and a monitor',
   )
   .option('-p, --port <port>', 'API port (env PORT, default 8080)', positiveInt)
   .action(async (options: { port?: string }) => {
@@ -65,11 +66,50 @@ program
   .addOption(
     new Option('-r, --role <role>', 'what the worker does').choices(workerRoles).default('processor'),
   )
-  .option('-c, --concurrency <n>', 'jobs at once (env WORKER_CONCURRENCY, default 8)', positiveInt)
+  .option(
+    '-c, --concurrency <n>',
+    'jobs at once (env WORKER_CONCURRENCY, default from cores and memory)',
+    positiveInt,
+  )
   .action(async (options: { role: (typeof workerRoles)[number]; concurrency?: string }) => {
     if (options.concurrency) process.env.WORKER_CONCURRENCY = options.concurrency;
     await run('worker', (config, logger) => runWorker(config, logger, options.role));
   });
+
+program
+  .command('cluster')
+  .description(
+    'run the production topology natively: nginx in front of N API nodes, processor, dlq and monitor workers, ' +
+      'private Postgres and Redis (unless DATABASE_URL/REDIS_URL are set), each node its own process',
+  )
+  .option('--api <n>', 'API nodes behind nginx', positiveInt, '3')
+  .option('--workers <n>', 'processor workers', positiveInt, '2')
+  .option('-p, --port <port>', "nginx's port (default: a free one)", positiveInt)
+  .option('--no-dlq', 'without the dlq worker')
+  .option('--monitor', 'with the monitor worker (default: when this build has the role)')
+  .option('--no-monitor', 'without the monitor worker')
+  .option('--restart', 'restart nodes that crash')
+  .action(
+    async (options: {
+      api: string;
+      workers: string;
+      port?: string;
+      dlq: boolean;
+      monitor?: boolean;
+      restart?: boolean;
+    }) => {
+      await run('cluster', (config, logger) =>
+        runCluster(config, logger, {
+          apiNodes: Number(options.api),
+          workers: Number(options.workers),
+          port: options.port ? Number(options.port) : undefined,
+          dlq: options.dlq,
+          monitor: options.monitor,
+          restart: options.restart ?? false,
+        }),
+      );
+    },
+  );
 
 program
   .command('migrate')

@@ -33,8 +33,11 @@ export const configSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
     .default('ingestd'),
-  /** Jobs one worker process runs at once. Default 8 */
-  WORKER_CONCURRENCY: int(1, 1000).default(8),
+  /**
+   * Jobs one worker process runs at once. Default: from the machine's cores and memory (4 below
+   * 4 GiB, up to 2 per core below 8 GiB, else up to 4 per core; at most 16)
+   */
+  WORKER_CONCURRENCY: z.preprocess(emptyAsUndefined, int(1, 1000).optional()),
   /** Largest document accepted as JSON `content`, in bytes. Default 10 MiB */
   MAX_DOCUMENT_BYTES: int(1, 1024 ** 3).default(10 * 1024 * 1024),
   /**
@@ -87,6 +90,12 @@ export const configSchema = z.object({
   DLQ_MAX_REDRIVES: int(0, 100).default(3),
   /** The dlq role's wait before a first re-drive; each next one waits 4x longer, in ms. Default 60000 */
   DLQ_BACKOFF_MS: int(0, 86_400_000).default(60_000),
+  /** How often the monitor role writes queue and DLQ gauges and rolls up processing samples, in ms. Default 15000 */
+  MONITOR_INTERVAL_MS: int(100, 3_600_000).default(15_000),
+  /** Months of `metrics` partitions the monitor keeps made ahead of the current one. Default 3 */
+  METRICS_PARTITIONS_AHEAD: int(1, 24).default(3),
+  /** Days of `metrics` kept; older monthly partitions are dropped whole. Default 90 */
+  METRICS_RETENTION_DAYS: int(1, 3650).default(90),
   /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
   READY_TIMEOUT_MS: int(10, 60_000).default(1000),
   /**

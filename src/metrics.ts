@@ -75,6 +75,25 @@ export class Metrics {
     collect: () => this.refreshQueue(),
   });
 
+  readonly workerConcurrency = new Gauge({
+    name: 'ingestd_worker_concurrency',
+    help: 'Jobs this processor runs at once (WORKER_CONCURRENCY, or chosen from cores and memory).',
+    registers: [this.registry],
+  });
+
+  readonly dlqItems = new Gauge({
+    name: 'ingestd_dlq_items',
+    help: 'Dead letters by status, all tenants (exported by the monitor role).',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dlqNeedsHuman = new Gauge({
+    name: 'ingestd_dlq_needs_human_items',
+    help: 'Pending dead letters the dlq role gave up re-driving (exported by the monitor role).',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Gauges named *_total break Prometheus naming rules (promtool rejects them); the handle and

@@ -19,6 +19,7 @@ import { dlqRoutes } from './routes/dlq/index.js';
 import { documentRoutes } from './routes/documents/index.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { statsRoutes } from './routes/stats.js';
 
 export interface AppOptions {
   config: Config & { DATABASE_URL: string; REDIS_URL: string };
@@ -98,5 +99,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(documentRoutes, { prefix: '/api/v1/documents', config });
   await app.register(chunkPreviewRoutes, { config });
   await app.register(dlqRoutes);
+  await app.register(statsRoutes);
   return app;
 }

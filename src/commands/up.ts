@@ -11,7 +11,7 @@ import type { ConnectedConfig } from './shared.js';
 
 /**
  * Everything in one process for a laptop or a first try: private Postgres and Redis (unless
- * DATABASE_URL / REDIS_URL point elsewhere), migrations, an API node and a processor worker.
+ * DATABASE_URL / REDIS_URL point elsewhere), migrations, an API node, a processor and a monitor (for GET /api/v1/stats).
  */
 export async function runUp(config: Config, logger: Logger): Promise<void> {
   let stack: LocalStack | undefined;
@@ -29,10 +29,12 @@ export async function runUp(config: Config, logger: Logger): Promise<void> {
     await migrate(pool, logger).finally(() => pool.end());
     const metrics = new Metrics();
     const worker = await startWorkerNode({ config: connected, logger, role: 'processor', metrics });
+    const monitor = await startWorkerNode({ config: connected, logger, role: 'monitor', metrics });
     const api = await startApiNode({ config: connected, logger, metrics });
     onShutdownSignals(logger, config.SHUTDOWN_GRACE_MS, async () => {
       await api.close();
       await worker.close();
+      await monitor.close();
       await stack?.stop();
     });
     logger.info({ url: api.url, docs: `${api.url}/docs` }, `ingestd is up at ${api.url} (Ctrl-C stops it)`);

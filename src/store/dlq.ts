@@ -159,3 +159,25 @@ export async function redriveDueDeadLetters(
     return { payloads: rows, gaveUp: gaveUp.rowCount ?? 0 };
   });
 }
+
+export interface DlqCounts {
+  byStatus: Record<DlqStatus, number>;
+  /** Pending dead letters the dlq role gave up on. */
+  needsHuman: number;
+}
+
+/** Dead letters by status across all tenants: the monitor's DLQ size. */
+export async function countDlqItems(pool: Pool): Promise<DlqCounts> {
+  const { rows } = await pool.query<{ status: DlqStatus; count: number; needs_human: number }>(
+    `SELECT status, count(*)::int AS count,
+            count(*) FILTER (WHERE needs_human AND status = 'pending')::int AS needs_human
+     FROM dlq_items GROUP BY status`,
+  );
+  const byStatus = Object.fromEntries(dlqStatuses.map((status) => [status, 0])) as Record<DlqStatus, number>;
+  let needsHuman = 0;
+  for (const row of rows) {
+    byStatus[row.status] = row.count;
+    needsHuman += row.needs_human;
+  }
+  return { byStatus, needsHuman };
+}

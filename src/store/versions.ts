@@ -19,6 +19,8 @@ export interface ClaimedVersion {
   chunking: ChunkingSettings;
   requestId: string | null;
   attempts: number;
+  /** How long it waited from being accepted to this claim, by the database's clock. */
+  queuedMs: number;
 }
 
 /**
@@ -31,13 +33,14 @@ export async function claimVersion(pool: Pool, ref: VersionRef): Promise<Claimed
        UPDATE document_versions
        SET status = 'processing', attempts = attempts + 1, started_at = now(), updated_at = now()
        WHERE document_id = $1 AND version = $2 AND status <> 'completed'
-       RETURNING tenant_id, content_type, filename, raw_content, chunking, request_id, attempts
+       RETURNING tenant_id, content_type, filename, raw_content, chunking, request_id, attempts,
+                 extract(epoch FROM now() - queued_at) * 1000 AS queued_ms
      ), document AS (
        UPDATE documents SET status = 'processing', updated_at = now()
        WHERE id = $1 AND latest_version = $2 AND status <> 'processing' AND EXISTS (SELECT 1 FROM claimed)
      )
      SELECT tenant_id AS "tenantId", content_type AS "contentType", filename, raw_content AS "rawContent",
-            chunking, request_id AS "requestId", attempts
+            chunking, request_id AS "requestId", attempts, queued_ms::float8 AS "queuedMs"
      FROM claimed`,
     [ref.documentId, ref.version],
   );

@@ -22,6 +22,7 @@ import {
   failVersion,
   findRechunkWork,
 } from '../store/versions.js';
+import type { SampleRecorder } from './processing-samples.js';
 
 export interface ProcessorDeps {
   pool: Pool;
@@ -29,6 +30,8 @@ export interface ProcessorDeps {
   pipeline: PipelinePool;
   metrics: Metrics;
   logger: Logger;
+  /** Where per-version processing samples go (the `metrics` table, in batches). */
+  samples?: SampleRecorder;
 }
 
 export type ProcessOutcome = 'completed' | 'skipped';
@@ -47,6 +50,15 @@ export async function processVersion(
   const ref = { documentId: payload.documentId, version: payload.version };
   const logger = deps.logger.child({ ...ref, requestId: payload.requestId, attempt: attempt.number });
   const started = performance.now();
+  // What the sample of a final outcome records; filled in as the stages pass.
+  const sample = {
+    tenantId: '',
+    bytes: 0,
+    queueMs: 0,
+    extractMs: 0,
+    chunkMs: 0,
+    format: undefined as string | undefined,
+  };
   try {
     const claimed = await claimVersion(pool, ref);
     if (!claimed) {
@@ -61,6 +73,11 @@ export async function processVersion(
         false,
       );
     }
+    Object.assign(sample, {
+      tenantId: claimed.tenantId,
+      bytes: claimed.rawContent.length,
+      queueMs: claimed.queuedMs,
+    });
     const chunking = parsedChunking.data;
     const { detectedType, extracted, chunks, timings } = await deps.pipeline.run({
       bytes: claimed.rawContent,
@@ -89,8 +106,20 @@ export async function processVersion(
     metrics.stageDuration.observe({ stage: 'extract' }, timings.extractMs / 1000);
     metrics.stageDuration.observe({ stage: 'chunk' }, timings.chunkMs / 1000);
     metrics.stageDuration.observe({ stage: 'store' }, storeMs / 1000);
-    metrics.stageDuration.observe({ stage: 'total' }, (performance.now() - started) / 1000);
+    const processingMs = performance.now() - started;
+    metrics.stageDuration.observe({ stage: 'total' }, processingMs / 1000);
     metrics.documentsCompleted.inc();
+    deps.samples?.record({
+      ...sample,
+      at: new Date(),
+      outcome: 'completed',
+      format: detectedType,
+      extractMs: timings.extractMs,
+      chunkMs: timings.chunkMs,
+      storeMs,
+      chunks: chunks.length,
+      processingMs,
+    });
     logger.debug({ chunks: chunks.length }, 'version completed');
     return 'completed';
   } catch (thrown) {
@@ -116,6 +145,15 @@ export async function processVersion(
         attempts: attempt.number,
       });
       metrics.documentsFailed.inc({ code });
+      deps.samples?.record({
+        ...sample,
+        at: new Date(),
+        outcome: 'failed',
+        code,
+        storeMs: 0,
+        chunks: 0,
+        processingMs: performance.now() - started,
+      });
       logger.warn({ err: error, code }, 'version failed');
       if (permanent) throw new UnrecoverableError(`${code}: ${error.message}`);
     } else {

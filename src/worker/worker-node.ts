@@ -7,12 +7,15 @@ import { PipelinePool } from '../pipeline/pipeline-pool.js';
 import { createRedis } from '../queue/connection.js';
 import { DocumentQueue } from '../queue/producer.js';
 import { createPool } from '../store/pool.js';
+import { defaultWorkerConcurrency, machineResources } from './concurrency.js';
 import { startDeadLetterRedriver } from './dead-letter-redriver.js';
+import { startMonitor } from './monitor.js';
+import { ProcessingSampleWriter } from './processing-samples.js';
 import { createProcessorWorker } from './processor.js';
 import { startSweeper } from './sweeper.js';
 import { startWatchdog } from './watchdog.js';
 
-export const workerRoles = ['processor', 'dlq'] as const;
+export const workerRoles = ['processor', 'dlq', 'monitor'] as const;
 export type WorkerRole = (typeof workerRoles)[number];
 
 export interface WorkerNodeOptions {
@@ -49,6 +52,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
   };
 
   let consumer: (() => Worker) | undefined;
+  let concurrency: number | undefined;
   try {
     let metricsPort: number | undefined;
     if (!options.metrics && config.WORKER_METRICS_PORT !== 0) {
@@ -83,7 +87,21 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
         backoffMs: config.DLQ_BACKOFF_MS,
       });
       cleanups.push(() => redriver.stop());
+    } else if (role === 'monitor') {
+      const monitor = startMonitor({
+        pool,
+        queue,
+        metrics,
+        logger,
+        intervalMs: config.MONITOR_INTERVAL_MS,
+        partitionsAhead: config.METRICS_PARTITIONS_AHEAD,
+        retentionDays: config.METRICS_RETENTION_DAYS,
+      });
+      cleanups.push(() => monitor.stop());
     } else {
+      const workerConcurrency = config.WORKER_CONCURRENCY ?? defaultWorkerConcurrency(machineResources());
+      concurrency = workerConcurrency;
+      metrics.workerConcurrency.set(concurrency);
       const pipeline = new PipelinePool({
         threads: config.PIPELINE_THREADS,
         timeoutMs: config.PIPELINE_TIMEOUT_MS,
@@ -98,16 +116,19 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
         staleAfterMs: config.SWEEP_STALE_AFTER_MS,
       });
       cleanups.push(() => sweeper.stop());
+      const samples = new ProcessingSampleWriter({ pool, logger });
+      cleanups.push(() => samples.close());
       const createConsumer = () => {
         const consumer = createProcessorWorker({
           connection: redis,
           prefix: config.QUEUE_PREFIX,
-          concurrency: config.WORKER_CONCURRENCY,
+          concurrency: workerConcurrency,
           lockDurationMs: config.JOB_LOCK_MS,
           pool,
           pipeline,
           metrics,
           logger,
+          samples,
         });
         for (const event of ['active', 'completed', 'failed'] as const) {
           consumer.on(event, () => {
@@ -137,7 +158,14 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
       // Closed first: active jobs finish while the pool and Redis are still open.
       cleanups.push(() => worker.close());
     }
-    logger.info({ concurrency: config.WORKER_CONCURRENCY, metricsPort }, 'worker started');
+    logger.info(
+      {
+        concurrency,
+        concurrencyFrom: config.WORKER_CONCURRENCY ? 'WORKER_CONCURRENCY' : 'machine',
+        metricsPort,
+      },
+      'worker started',
+    );
 
     let closing: Promise<void> | undefined;
     return {
