@@ -3,7 +3,7 @@ import { accessSync, constants, existsSync, readdirSync, writeFileSync } from 'n
 import path from 'node:path';
 
 /** The server programs the local stack, tests and the native cluster run. */
-export type Tool = 'postgres' | 'redis' | 'nginx' | 'promtool';
+export type Tool = 'postgres' | 'redis' | 'nginx' | 'promtool' | 'prometheus';
 
 /** Debian package that provides each tool. */
 const debianPackages: Record<Tool, string> = {
@@ -11,6 +11,7 @@ const debianPackages: Record<Tool, string> = {
   redis: 'redis-server',
   nginx: 'nginx',
   promtool: 'prometheus',
+  prometheus: 'prometheus',
 };
 
 const extraDirs = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -67,10 +68,12 @@ export function isToolInstalled(tool: Tool): boolean {
       return findExecutable('nginx') !== undefined;
     case 'promtool':
       return findExecutable('promtool') !== undefined;
+    case 'prometheus':
+      return findExecutable('prometheus') !== undefined;
   }
 }
 
-export const allTools: readonly Tool[] = ['postgres', 'redis', 'nginx', 'promtool'];
+export const allTools: readonly Tool[] = ['postgres', 'redis', 'nginx', 'promtool', 'prometheus'];
 
 export function missingTools(tools: readonly Tool[] = allTools): Tool[] {
   return tools.filter((tool) => !isToolInstalled(tool));
@@ -78,7 +81,8 @@ export function missingTools(tools: readonly Tool[] = allTools): Tool[] {
 
 /** The exact command that installs `tools` on Debian or Ubuntu. */
 export function installCommand(tools: readonly Tool[]): string {
-  const packages = tools.map((tool) => debianPackages[tool]).join(' ');
+  // promtool and prometheus share a package: name it once.
+  const packages = [...new Set(tools.map((tool) => debianPackages[tool]))].join(' ');
   return `apt-get update && apt-get install -y --no-install-recommends ${packages}`;
 }
 
@@ -114,7 +118,7 @@ export function installTools(tools: readonly Tool[], print: (line: string) => vo
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     for (const args of [
       ['update'],
-      ['install', '-y', '--no-install-recommends', ...missing.map((tool) => debianPackages[tool])],
+      ['install', '-y', '--no-install-recommends', ...new Set(missing.map((tool) => debianPackages[tool]))],
     ]) {
       const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
       if (result.status !== 0)

@@ -18,6 +18,11 @@ export interface PostgresServerOptions {
   durable?: boolean;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string | number>;
+  /**
+   * Own process group, so a terminal's Ctrl-C reaches only the owner, which stops the server
+   * after the nodes that use it (`ingestd cluster`). Default false
+   */
+  detached?: boolean;
 }
 
 /** Postgres and initdb refuse to run as root; as root we run them as the `postgres` user. */
@@ -57,6 +62,7 @@ export class PostgresServer {
     private readonly binDir: string,
     private readonly identity: { uid: number; gid: number } | undefined,
     private readonly settings: Record<string, string | number>,
+    private readonly detached: boolean,
   ) {}
 
   /** Superuser connection string for `database`. */
@@ -107,7 +113,7 @@ export class PostgresServer {
       ...options.settings,
       port,
     };
-    const server = new PostgresServer(port, dataDir, binDir, identity, settings);
+    const server = new PostgresServer(port, dataDir, binDir, identity, settings, options.detached ?? false);
     await server.restart();
     return server;
   }
@@ -125,6 +131,7 @@ export class PostgresServer {
     const child = spawn(path.join(this.binDir, 'postgres'), args, {
       ...this.identity,
       stdio: ['ignore', logFd, logFd],
+      detached: this.detached,
     });
     closeSync(logFd);
     this.child = child;

@@ -12,6 +12,8 @@ export interface RedisServerOptions {
   port?: number;
   /** Keep data across restarts with an append-only file fsynced every second. Default true. */
   persistent?: boolean;
+  /** Own process group, so a terminal's Ctrl-C reaches only the owner (see PostgresServerOptions). Default false */
+  detached?: boolean;
 }
 
 /**
@@ -57,7 +59,10 @@ export class RedisServer {
       '--loglevel', 'warning',
     ];
     const logFd = openSync(path.join(dataDir, 'redis.log'), 'a');
-    const child = spawn(binary, args, { stdio: ['ignore', logFd, logFd] });
+    const child = spawn(binary, args, {
+      stdio: ['ignore', logFd, logFd],
+      detached: this.options.detached ?? false,
+    });
     closeSync(logFd);
     this.child = child;
     try {
