@@ -52,8 +52,9 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
 COPY --from=build /app/dist ./dist
 COPY migrations ./migrations
 
-# The base image's unprivileged user (uid 1000).
-USER node
+# The base image's unprivileged `node` user, by number: Kubernetes' runAsNonRoot can only verify
+# a numeric USER (a name makes the kubelet refuse to start the pod).
+USER 1000:1000
 
 # 8080: API (PORT). 9464: worker /metrics and /health (WORKER_METRICS_PORT).
 EXPOSE 8080 9464
