@@ -166,6 +166,8 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     await migrate(pool, logger).finally(() => pool.end());
 
     const env: NodeJS.ProcessEnv = {
+      // nginx on loopback is the only proxy in front: its X-Forwarded-For names the client.
+      TRUST_PROXY: '127.0.0.1',
       ...process.env,
       ...options.env,
       DATABASE_URL: databaseUrl,
