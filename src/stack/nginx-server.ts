@@ -121,7 +121,8 @@ export class NginxServer {
   /**
    * Points the upstream at a new set of API nodes: the new config is validated first, then the
    * master is sent SIGHUP (what `nginx -s reload` does). Resolves once workers with the new config
-   * run; old workers finish their requests and leave on their own.
+   * run; the old ones finish what they hold and leave on their own, so a client connection that
+   * was already open may see the old upstreams for a request or two more.
    */
   async reload(upstreamPorts: readonly number[]): Promise<void> {
     const master = this.child;
