@@ -46,7 +46,13 @@ export async function runCluster(
   onShutdownSignals(logger, config.SHUTDOWN_GRACE_MS + EXTRA_STOP_GRACE_MS, () => cluster.stop());
   for (const node of [...cluster.apiNodes, ...cluster.workers]) {
     logger.info(
-      { node: node.name, pid: node.pid, metrics: `http://127.0.0.1:${node.port}/metrics`, log: node.logFile },
+      {
+        node: node.name,
+        pid: node.pid,
+        port: node.port,
+        metrics: `http://127.0.0.1:${node.port}/metrics`,
+        log: node.logFile,
+      },
       `${node.name}: pid ${node.pid}, metrics on port ${node.port}`,
     );
   }
