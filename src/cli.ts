@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runApi } from './commands/api.js';
 import { runCluster } from './commands/cluster.js';
+import { parseScopes, runKeysCreate, runKeysList, runKeysRevoke } from './commands/keys.js';
 import { runMigrate } from './commands/migrate.js';
 import { runPush } from './commands/push.js';
 import { runSetup } from './commands/setup.js';
@@ -115,6 +116,39 @@ program
   .command('migrate')
   .description('apply database migrations (safe to run from many nodes at once)')
   .action(async () => run('migrate', runMigrate));
+
+const keys = program.command('keys').description('manage API keys (needs DATABASE_URL)');
+keys
+  .command('create')
+  .description('make an API key; prints it once, alone on the last line')
+  .requiredOption('-t, --tenant <tenant>', 'the tenant the key acts for')
+  .option(
+    '-s, --scopes <scopes>',
+    'comma-separated: ingest, read, admin (admin implies the others)',
+    'ingest,read',
+  )
+  .option('-n, --name <name>', 'a label for listings')
+  .action(async (options: { tenant: string; scopes: string; name?: string }) => {
+    await run('keys', (config, logger) =>
+      runKeysCreate(config, logger, {
+        tenant: options.tenant,
+        scopes: parseScopes(options.scopes),
+        name: options.name,
+      }),
+    );
+  });
+keys
+  .command('list')
+  .description('list API keys (never their secrets)')
+  .option('-t, --tenant <tenant>', 'only this tenant')
+  .action(async (options: { tenant?: string }) =>
+    run('keys', (config, logger) => runKeysList(config, logger, options)),
+  );
+keys
+  .command('revoke')
+  .description('revoke an API key by id or prefix')
+  .argument('<id>', 'key id or prefix')
+  .action(async (id: string) => run('keys', (config, logger) => runKeysRevoke(config, logger, id)));
 
 program
   .command('push')

@@ -96,6 +96,26 @@ export const configSchema = z.object({
   METRICS_PARTITIONS_AHEAD: int(1, 24).default(3),
   /** Days of `metrics` kept; older monthly partitions are dropped whole. Default 90 */
   METRICS_RETENTION_DAYS: int(1, 3650).default(90),
+  /**
+   * Whether API calls need a key (Authorization: Bearer). Turn off only for local development:
+   * every caller is then the `default` tenant with every scope. Default true
+   */
+  AUTH_REQUIRED: z.preprocess(emptyAsUndefined, z.stringbool().default(true)),
+  /** How long an API node trusts a looked-up key before asking Postgres again (a revocation's delay), in ms. Default 10000 */
+  API_KEY_CACHE_MS: int(0, 3_600_000).default(10_000),
+  /** Requests a minute one API key may make, across all API nodes; 0 turns rate limits off. Default 120000 */
+  RATE_LIMIT_PER_MINUTE: int(0, 100_000_000).default(120_000),
+  /** Requests a minute per client IP without a valid key (failed auth included). Default 600 */
+  RATE_LIMIT_ANONYMOUS_PER_MINUTE: int(1, 100_000_000).default(600),
+  /**
+   * Addresses or CIDRs of proxies whose X-Forwarded-For is believed (comma-separated), e.g. the
+   * nginx in front. Empty: the client is the socket's peer. Default empty
+   */
+  TRUST_PROXY: z.string().default(''),
+  /** Origins allowed to call the API from a browser (comma-separated); empty: CORS closed. Default empty */
+  CORS_ORIGINS: z.string().default(''),
+  /** Unfinished (queued or processing) versions one tenant may have; beyond it intake answers 429; 0 off. Default 50000 */
+  TENANT_MAX_UNFINISHED: int(0, 100_000_000).default(50_000),
   /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
   READY_TIMEOUT_MS: int(10, 60_000).default(1000),
   /**

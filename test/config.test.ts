@@ -10,9 +10,14 @@ describe('loadConfig', () => {
       DATA_DIR: './.ingestd',
       CHUNK_SIZE: 500,
       CHUNK_OVERLAP: 50,
-      WORKER_CONCURRENCY: 8,
       QUEUE_PREFIX: 'ingestd',
+      AUTH_REQUIRED: true,
+      CORS_ORIGINS: '',
+      TRUST_PROXY: '',
+      METRICS_RETENTION_DAYS: 90,
     });
+    // Unset: the worker picks it from the machine (see worker/concurrency.ts).
+    expect(config.WORKER_CONCURRENCY).toBeUndefined();
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.REDIS_URL).toBeUndefined();
   });
@@ -22,6 +27,12 @@ describe('loadConfig', () => {
     expect(config.PORT).toBe(9000);
     expect(config.WORKER_CONCURRENCY).toBe(32);
     expect(config.DATABASE_URL).toBeUndefined();
+  });
+
+  it('reads AUTH_REQUIRED as a boolean word', () => {
+    expect(loadConfig({ AUTH_REQUIRED: 'false' }).AUTH_REQUIRED).toBe(false);
+    expect(loadConfig({ AUTH_REQUIRED: 'true' }).AUTH_REQUIRED).toBe(true);
+    expect(() => loadConfig({ AUTH_REQUIRED: 'maybe' })).toThrow(/AUTH_REQUIRED/);
   });
 
   it.each([

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
@@ -6,14 +8,16 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Config } from '../config.js';
 import { type Logger, loggerOptions } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import authPlugin from './plugins/auth.js';
 import backpressurePlugin from './plugins/backpressure.js';
 import dbPlugin from './plugins/db.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
 import metricsPlugin from './plugins/metrics.js';
 import pipelinePlugin from './plugins/pipeline.js';
 import queuePlugin from './plugins/queue.js';
+import rateLimitPlugin from './plugins/rate-limit.js';
 import readinessPlugin from './plugins/readiness.js';
-import tenancyPlugin from './plugins/tenancy.js';
+import tenantQuotaPlugin from './plugins/tenant-quota.js';
 import { chunkPreviewRoutes } from './routes/chunk-preview.js';
 import { dlqRoutes } from './routes/dlq/index.js';
 import { documentRoutes } from './routes/documents/index.js';
@@ -31,6 +35,15 @@ export interface AppOptions {
 
 /** Request ids we accept from a client or proxy; anything else is replaced by our own. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** A comma-separated setting as a list; undefined when empty. */
+function listOf(setting: string): string[] | undefined {
+  const items = setting
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+  return items.length > 0 ? items : undefined;
+}
 
 /** Builds the API: plugins first, then routes. Listening is the caller's business (see server.ts). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -53,6 +66,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Bounds how long one request (a slow upload included) may hold a socket. Node's default is
     // disabled by Fastify; nginx's own timeouts are shorter still.
     requestTimeout: 120_000,
+    // X-Forwarded-For is believed only from the listed proxies (nginx), so a client cannot forge
+    // its address to escape a per-IP rate limit.
+    trustProxy: listOf(config.TRUST_PROXY) ?? false,
   });
   // JSON only: a text/plain body would otherwise reach the JSON schemas as a string.
   app.removeContentTypeParser('text/plain');
@@ -75,17 +91,40 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         description: 'Document ingestion: REST in, chunks in Postgres out.',
         version: '0.1.0',
       },
+      components: {
+        securitySchemes: { apiKey: { type: 'http', scheme: 'bearer', description: 'an ingestd API key' } },
+      },
+      security: [{ apiKey: [] }],
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // staticCSP: the UI's own pages carry a CSP that allows its scripts; helmet's covers the rest.
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  await app.register(helmet, { global: true });
+  // Closed unless origins are listed; never `*` with credentials.
+  const origins = listOf(config.CORS_ORIGINS);
+  if (origins) {
+    await app.register(cors, {
+      origin: origins,
+      methods: ['GET', 'POST', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'x-api-key', 'x-request-id'],
+      exposedHeaders: ['location', 'retry-after', 'x-request-id'],
+      maxAge: 600,
+    });
+  }
 
   await app.register(errorHandlerPlugin);
   await app.register(readinessPlugin);
-  await app.register(tenancyPlugin);
   await app.register(metricsPlugin, { metrics: options.metrics });
   await app.register(dbPlugin, { connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX });
   await app.register(queuePlugin, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
+  await app.register(authPlugin, { required: config.AUTH_REQUIRED, cacheMs: config.API_KEY_CACHE_MS });
+  await app.register(rateLimitPlugin, {
+    perKeyPerMinute: config.RATE_LIMIT_PER_MINUTE,
+    perIpPerMinute: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+    prefix: config.QUEUE_PREFIX,
+  });
+  await app.register(tenantQuotaPlugin, { maxUnfinished: config.TENANT_MAX_UNFINISHED });
 
   await app.register(backpressurePlugin, {
     maxEventLoopDelayMs: config.MAX_EVENT_LOOP_DELAY_MS,

@@ -7,6 +7,7 @@ import { type LocalStack, startLocalStack } from '../stack/local-stack.js';
 import { migrate } from '../store/migrate.js';
 import { createPool } from '../store/pool.js';
 import { startWorkerNode } from '../worker/worker-node.js';
+import { ensureDevelopmentKey } from './development-key.js';
 import type { ConnectedConfig } from './shared.js';
 
 /**
@@ -26,7 +27,13 @@ export async function runUp(config: Config, logger: Logger): Promise<void> {
       { connectionString: connected.DATABASE_URL, max: 1, applicationName: 'ingestd-migrate' },
       logger,
     );
-    await migrate(pool, logger).finally(() => pool.end());
+    let developmentKey: string | undefined;
+    try {
+      await migrate(pool, logger);
+      if (config.AUTH_REQUIRED) developmentKey = await ensureDevelopmentKey(pool, config.DATA_DIR);
+    } finally {
+      await pool.end();
+    }
     const metrics = new Metrics();
     const worker = await startWorkerNode({ config: connected, logger, role: 'processor', metrics });
     const monitor = await startWorkerNode({ config: connected, logger, role: 'monitor', metrics });
@@ -38,6 +45,16 @@ export async function runUp(config: Config, logger: Logger): Promise<void> {
       await stack?.stop();
     });
     logger.info({ url: api.url, docs: `${api.url}/docs` }, `ingestd is up at ${api.url} (Ctrl-C stops it)`);
+    if (developmentKey) {
+      // Development mode only: the key is printed so the first curl works. Production keys
+      // come from `ingestd keys create` and are never logged.
+      logger.info(
+        { keyFile: `${config.DATA_DIR}/development-api-key` },
+        `development API key (tenant default, every scope): ${developmentKey}`,
+      );
+    } else {
+      logger.warn('AUTH_REQUIRED=false: every caller is the default tenant with every scope');
+    }
   } catch (error) {
     await stack?.stop();
     throw error;

@@ -300,3 +300,13 @@ export async function abandonRechunk(pool: Pool, ref: VersionRef, settings: Chun
     [ref.documentId, ref.version, JSON.stringify(settings)],
   );
 }
+
+/** Versions of a tenant still queued or processing: what its queue quota counts. */
+export async function countUnfinishedVersions(pool: Pool, tenantId: string): Promise<number> {
+  const { rows } = await pool.query<{ count: number }>(
+    `SELECT count(*)::int AS count FROM document_versions
+     WHERE tenant_id = $1 AND status IN ('queued', 'processing')`,
+    [tenantId],
+  );
+  return rows[0]?.count ?? 0;
+}

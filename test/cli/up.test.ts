@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,8 @@ function startUp(): ChildProcess {
     PORT: String(port),
     HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
+    // Development mode as users get it: keys required, a development key made and printed.
+    AUTH_REQUIRED: 'true',
   };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
@@ -37,6 +39,17 @@ function startUp(): ChildProcess {
 }
 
 const base = () => `http://127.0.0.1:${port}`;
+
+/** The development key `ingestd up` printed and kept in its data directory. */
+const developmentKey = () => readFileSync(path.join(dataDir, 'development-api-key'), 'utf8').trim();
+
+/** fetch of an API path with the development key. */
+function api(pathAndQuery: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${base()}${pathAndQuery}`, {
+    ...init,
+    headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${developmentKey()}` },
+  });
+}
 
 async function waitUntilReady(): Promise<void> {
   await eventually(
@@ -88,12 +101,19 @@ describe('ingestd up', () => {
     expect(output).toContain(`ingestd is up at http://127.0.0.1:${port}`);
   });
 
+  it('requires a key, and prints a development key that works', async () => {
+    expect(output).toContain(`development API key (tenant default, every scope): ${developmentKey()}`);
+    const anonymous = await fetch(`${base()}/api/v1/documents`);
+    expect(anonymous.status).toBe(401);
+    expect((await api('/api/v1/documents')).status).toBe(200);
+  });
+
   it('completes 200 documents of 1,000 words posted at concurrency 20, each in exactly 3 chunks of at most 500 words', async () => {
     const ids = await withConcurrency(
       Array.from({ length: 200 }, (_, i) => i),
       20,
       async (i) => {
-        const response = await fetch(`${base()}/api/v1/documents`, {
+        const response = await api(`/api/v1/documents`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({
@@ -109,7 +129,7 @@ describe('ingestd up', () => {
 
     await eventually(
       async () => {
-        const response = await fetch(`${base()}/api/v1/documents?status=completed&limit=100`);
+        const response = await api(`/api/v1/documents?status=completed&limit=100`);
         const page = (await response.json()) as { items: unknown[]; nextCursor: string | null };
         return page.items.length === 100 && page.nextCursor ? true : undefined;
       },
@@ -117,14 +137,14 @@ describe('ingestd up', () => {
       'documents to complete',
     );
     const documents = await withConcurrency(ids, 20, async (id) => {
-      const document = (await (await fetch(`${base()}/api/v1/documents/${id}`)).json()) as {
+      const document = (await (await api(`/api/v1/documents/${id}`)).json()) as {
         status: string;
         chunkCount: number;
       };
       if (document.status !== 'completed') {
         await eventually(
           async () => {
-            const again = (await (await fetch(`${base()}/api/v1/documents/${id}`)).json()) as {
+            const again = (await (await api(`/api/v1/documents/${id}`)).json()) as {
               status: string;
             };
             return again.status === 'completed' ? true : undefined;
@@ -133,7 +153,7 @@ describe('ingestd up', () => {
           `document ${id} to complete`,
         );
       }
-      const chunks = (await (await fetch(`${base()}/api/v1/documents/${id}/chunks?limit=1000`)).json()) as {
+      const chunks = (await (await api(`/api/v1/documents/${id}/chunks?limit=1000`)).json()) as {
         items: { wordCount: number }[];
       };
       return { ...document, wordCounts: chunks.items.map((chunk) => chunk.wordCount) };
@@ -150,9 +170,11 @@ describe('ingestd up', () => {
     expect(running.exitCode).toBe(0);
     expect(output).toContain('shut down cleanly');
 
+    const keyBefore = developmentKey();
     child = startUp();
     await waitUntilReady();
-    const response = await fetch(`${base()}/api/v1/documents?status=completed&limit=100`);
+    expect(developmentKey()).toBe(keyBefore);
+    const response = await api(`/api/v1/documents?status=completed&limit=100`);
     const page = (await response.json()) as { items: unknown[] };
     expect(page.items).toHaveLength(100);
   }, 90_000);

@@ -56,6 +56,8 @@ export async function createTestConfig(overrides: Record<string, string> = {}): 
     // Test files run an API and workers in one busy process: event-loop backpressure would turn
     // their POSTs away at random. backpressure.test.ts tests the queue bound instead.
     MAX_EVENT_LOOP_DELAY_MS: '0',
+    // Most tests are about documents, not callers; test/api/auth.test.ts and friends turn it on.
+    AUTH_REQUIRED: 'false',
     ...overrides,
   });
   return config as ConnectedConfig;
@@ -138,13 +140,17 @@ export async function waitForDocument(
  * A document committed without a job (no worker will pick it up on its own): for tests that
  * drive processing by hand or need a version to stay queued. Returns its id.
  */
-export async function insertUnqueuedDocument(pool: Pool, content: string): Promise<string> {
+export async function insertUnqueuedDocument(
+  pool: Pool,
+  content: string,
+  tenantId = 'default',
+): Promise<string> {
   const id = uuidv7();
   const bytes = Buffer.from(content);
   await insertDocuments(pool, [
     {
       id,
-      tenantId: 'default',
+      tenantId,
       source: 'test',
       externalId: null,
       filename: null,

@@ -22,6 +22,9 @@ declare module 'vitest' {
  * free ports. The schema is migrated once into a template database that each test file clones.
  */
 export default async function setup(project: TestProject) {
+  // Processes the tests spawn (API nodes, workers, clusters) inherit this: tests about callers
+  // turn authentication on themselves.
+  process.env.AUTH_REQUIRED ??= 'false';
   installTools(['postgres', 'redis', 'promtool'], (line) => console.log(line));
   const root = mkdtempSync(path.join(os.tmpdir(), 'ingestd-test-'));
   chmodSync(root, 0o755); // the Postgres server may run as another user (we may be root)

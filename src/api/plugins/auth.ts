@@ -1,0 +1,149 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import {
+  type ApiKeyScope,
+  apiKeyPrefix,
+  findApiKeyByPrefix,
+  hashApiKey,
+  type StoredApiKey,
+  touchApiKey,
+} from '../../store/api-keys.js';
+import { sendError } from './error-handler.js';
+
+/** The tenant of every request when authentication is off (development and tests). */
+export const DEFAULT_TENANT = 'default';
+
+/** Who is calling: a verified key, nobody (public routes, or auth off), or a key that failed. */
+export type Caller =
+  | { kind: 'key'; keyId: string; prefix: string; tenantId: string; scopes: readonly ApiKeyScope[] }
+  | { kind: 'anonymous' }
+  | { kind: 'rejected'; reason: string };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The caller's tenant; every query a handler makes is scoped to it. */
+    tenantId: string;
+    /** Set for every request by the auth plugin's first hook. */
+    caller: Caller | null;
+  }
+}
+
+export interface AuthPluginOptions {
+  /** false: no keys needed, every caller is the default tenant with every scope. */
+  required: boolean;
+  /** How long a looked-up key (or a miss) is trusted before Postgres is asked again, in ms. */
+  cacheMs: number;
+}
+
+/** Query parameters that look like credentials: a key in a URL ends up in logs and histories. */
+const CREDENTIAL_PARAMS = new Set(['api_key', 'apikey', 'api-key', 'key', 'token', 'access_token']);
+const CACHE_LIMIT = 10_000;
+
+/**
+ * The scope a route needs, from one table so the whole policy reads in one place. Routes outside
+ * /api are public (probes, metrics, docs); an /api route missing here needs `admin` (fail closed).
+ */
+export function requiredScope(method: string, routeUrl: string | undefined): ApiKeyScope | 'public' {
+  if (!routeUrl?.startsWith('/api/')) return 'public';
+  if (routeUrl.startsWith('/api/v1/documents'))
+    return method === 'GET' || method === 'HEAD' ? 'read' : 'ingest';
+  if (routeUrl === '/api/v1/chunk-preview') return 'ingest';
+  return 'admin';
+}
+
+/** The key a request presents: `Authorization: Bearer <key>` or `x-api-key: <key>`. */
+function presentedKey(request: FastifyRequest): string | undefined {
+  const authorization = request.headers.authorization;
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match?.[1] ?? '';
+  }
+  const header = request.headers['x-api-key'];
+  return typeof header === 'string' ? header.trim() : undefined;
+}
+
+/**
+ * API keys: identifies the caller in onRequest (the rate limiter, a route-level onRequest hook,
+ * keys on it) and enforces in preParsing, after the rate limiter and before any body is read,
+ * so failed attempts are rate limited per IP too and an unauthenticated upload is refused
+ * unread. Keys are cached briefly in-process: a revoked key stops working within `cacheMs`.
+ */
+const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) => {
+  app.decorateRequest('tenantId', DEFAULT_TENANT);
+  app.decorateRequest('caller', null);
+  const cache = new Map<string, { key: StoredApiKey | undefined; expires: number }>();
+  const touched = new Map<string, number>();
+
+  const lookUp = async (prefix: string): Promise<StoredApiKey | undefined> => {
+    const cached = cache.get(prefix);
+    if (cached && cached.expires > Date.now()) return cached.key;
+    const key = await findApiKeyByPrefix(app.db, prefix);
+    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+    cache.set(prefix, { key, expires: Date.now() + options.cacheMs });
+    return key;
+  };
+
+  const identify = async (request: FastifyRequest): Promise<Caller> => {
+    const presented = presentedKey(request);
+    if (presented === undefined) return { kind: 'anonymous' };
+    const prefix = apiKeyPrefix(presented);
+    if (!prefix) return { kind: 'rejected', reason: 'the API key is malformed' };
+    const stored = await lookUp(prefix);
+    if (!stored || !timingSafeEqual(hashApiKey(presented), stored.keyHash)) {
+      return { kind: 'rejected', reason: 'the API key is not valid' };
+    }
+    if (stored.revokedAt) return { kind: 'rejected', reason: 'the API key has been revoked' };
+    if (Date.now() - (touched.get(stored.id) ?? 0) > 60_000) {
+      touched.set(stored.id, Date.now());
+      touchApiKey(app.db, stored.id).catch((error: unknown) =>
+        request.log.debug({ err: error }, 'recording key use failed'),
+      );
+    }
+    return { kind: 'key', keyId: stored.id, prefix, tenantId: stored.tenantId, scopes: stored.scopes };
+  };
+
+  app.addHook('onRequest', async (request) => {
+    // Public routes never touch the key store: probes must answer while Postgres is down.
+    if (!options.required || requiredScope(request.method, request.routeOptions.url) === 'public') {
+      request.caller = { kind: 'anonymous' };
+      return;
+    }
+    request.caller = await identify(request);
+    if (request.caller.kind === 'key') request.tenantId = request.caller.tenantId;
+  });
+  app.addHook('preParsing', enforceAuth(options.required));
+};
+
+/** Answers 400 for keys in the URL, 401 without a valid key, 403 without the route's scope. */
+function enforceAuth(required: boolean) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const query = request.query as Record<string, unknown> | undefined;
+    if (query && Object.keys(query).some((name) => CREDENTIAL_PARAMS.has(name.toLowerCase()))) {
+      return sendError(
+        reply,
+        400,
+        'credentials_in_query',
+        'API keys are not accepted in the URL; send them as Authorization: Bearer <key>',
+      );
+    }
+    if (!required) return;
+    const scope = requiredScope(request.method, request.routeOptions.url);
+    if (scope === 'public') return;
+    const caller = request.caller ?? { kind: 'anonymous' };
+    if (caller.kind !== 'key') {
+      reply.header('www-authenticate', 'Bearer');
+      const message =
+        caller.kind === 'rejected' ? caller.reason : 'an API key is required: Authorization: Bearer <key>';
+      return sendError(reply, 401, 'unauthorized', message);
+    }
+    if (!caller.scopes.includes(scope) && !caller.scopes.includes('admin')) {
+      return sendError(reply, 403, 'forbidden', `this API key lacks the "${scope}" scope`, {
+        required: scope,
+        granted: caller.scopes,
+      });
+    }
+  };
+}
+
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['db'] });

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey } from '../../src/store/api-keys.js';
+import { createTestApp, type TestContext } from '../helpers/context.js';
+
+describe('rate limits', () => {
+  let context: TestContext;
+  let proxied: TestContext;
+  beforeAll(async () => {
+    const limits = {
+      AUTH_REQUIRED: 'true',
+      RATE_LIMIT_PER_MINUTE: '5',
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: '3',
+    };
+    context = await createTestApp(limits);
+    proxied = await createTestApp({ ...limits, TRUST_PROXY: '127.0.0.1' });
+  });
+  afterAll(async () => {
+    await context?.close();
+    await proxied?.close();
+  });
+
+  const get = (app: TestContext['app'], headers: Record<string, string>, remoteAddress = '127.0.0.1') =>
+    app.inject({ method: 'GET', url: '/api/v1/documents', headers, remoteAddress });
+
+  it('gives each key its own budget per minute; past it, 429 with Retry-After', async () => {
+    const first = (await createApiKey(context.pool, { tenantId: 't1', scopes: ['read'] })).key;
+    const second = (await createApiKey(context.pool, { tenantId: 't1', scopes: ['read'] })).key;
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++)
+      statuses.push((await get(context.app, { authorization: `Bearer ${first}` })).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    const limited = await get(context.app, { authorization: `Bearer ${first}` });
+    expect(limited.statusCode).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(limited.json().error).toMatchObject({ code: 'rate_limited', details: { limit: 5 } });
+    // Another key is not affected.
+    expect((await get(context.app, { authorization: `Bearer ${second}` })).statusCode).toBe(200);
+    // Probes never are.
+    for (let i = 0; i < 10; i++) {
+      expect((await context.app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    }
+  });
+
+  it('limits callers without a valid key per IP, and a forged X-Forwarded-For does not reset it', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const response = await get(
+        context.app,
+        { authorization: 'Bearer wrong', 'x-forwarded-for': `203.0.113.${i}` },
+        '198.51.100.7',
+      );
+      statuses.push(response.statusCode);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+  });
+
+  it('believes X-Forwarded-For only from TRUST_PROXY addresses', async () => {
+    // Through the trusted proxy (127.0.0.1), two clients have separate budgets.
+    for (const client of ['203.0.113.10', '203.0.113.11']) {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        statuses.push((await get(proxied.app, { 'x-forwarded-for': client })).statusCode);
+      }
+      expect(statuses).toEqual([401, 401, 401, 429]);
+    }
+    // From anyone else the header is ignored: the socket's address is the client.
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push(
+        (await get(proxied.app, { 'x-forwarded-for': `203.0.113.${20 + i}` }, '198.51.100.9')).statusCode,
+      );
+    }
+    expect(statuses).toEqual([401, 401, 401, 429]);
+  });
+});
