@@ -25,6 +25,8 @@ const EXTRA_STOP_GRACE_MS = 45_000;
  * `ingestd cluster`: the production topology natively (nginx, N API nodes, workers, dlq and
  * monitor, Postgres and Redis), each node its own process. Data under DATA_DIR/cluster, apart
  * from `ingestd up`'s. Ctrl-C or SIGTERM stops nodes first, then nginx, then Redis and Postgres.
+ * Children run in their own process groups so that order holds (a terminal's Ctrl-C reaches only
+ * this process); the price is that a SIGKILLed `ingestd cluster` leaves them running.
  */
 export async function runCluster(
   config: Config,

@@ -137,11 +137,6 @@ export class NginxServer {
     }
   }
 
-  /** Starts nginx again with the current config; a no-op while it runs. */
-  async restart(): Promise<void> {
-    if (!this.isRunning()) await this.launch();
-  }
-
   /**
    * Graceful stop (SIGQUIT: requests in progress finish), forced after 10 s. Workers outlive a
    * master killed that way and would keep the port: they are killed too. Safe to call twice.
