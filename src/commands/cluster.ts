@@ -3,6 +3,8 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { onShutdownSignals } from '../shutdown.js';
 import { startCluster } from '../stack/cluster.js';
+import { createPool } from '../store/pool.js';
+import { ensureDevelopmentKey } from './development-key.js';
 
 export interface ClusterCommandOptions {
   /** API nodes behind nginx. */
@@ -33,8 +35,9 @@ export async function runCluster(
   logger: Logger,
   options: ClusterCommandOptions,
 ): Promise<void> {
+  const dataDir = path.join(config.DATA_DIR, 'cluster');
   const cluster = await startCluster({
-    dataDir: path.join(config.DATA_DIR, 'cluster'),
+    dataDir,
     apiNodes: options.apiNodes,
     workers: options.workers,
     port: options.port,
@@ -46,6 +49,21 @@ export async function runCluster(
     logger,
   });
   onShutdownSignals(logger, config.SHUTDOWN_GRACE_MS + EXTRA_STOP_GRACE_MS, () => cluster.stop());
+  let developmentKey: string | undefined;
+  if (config.AUTH_REQUIRED) {
+    const pool = createPool(
+      { connectionString: cluster.databaseUrl, max: 1, applicationName: 'ingestd-cluster' },
+      logger,
+    );
+    try {
+      developmentKey = await ensureDevelopmentKey(pool, dataDir);
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    } finally {
+      await pool.end();
+    }
+  }
   for (const node of [...cluster.apiNodes, ...cluster.workers]) {
     logger.info(
       {
@@ -62,4 +80,13 @@ export async function runCluster(
     { url: cluster.url, nginxConfig: cluster.nginx.configFile, accessLog: cluster.nginx.accessLog },
     `ingestd cluster is up at ${cluster.url} (Ctrl-C stops it)`,
   );
+  if (developmentKey) {
+    // As `ingestd up` does: development only, so the first curl works; real keys are never logged.
+    logger.info(
+      { keyFile: path.join(dataDir, 'development-api-key') },
+      `development API key (tenant default, every scope): ${developmentKey}`,
+    );
+  } else {
+    logger.warn('AUTH_REQUIRED=false: every caller is the default tenant with every scope');
+  }
 }

@@ -66,7 +66,7 @@ beforeAll(() => {
     ...process.env,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'info',
-    AUTH_REQUIRED: 'false',
+    AUTH_REQUIRED: 'true', // as shipped (the test run's global setup turns it off)
   };
   delete env.DATABASE_URL;
   delete env.REDIS_URL;
@@ -109,17 +109,25 @@ describe('ingestd cluster', () => {
     expect(nodes.map((line) => line.node).sort()).toEqual(['api-1', 'api-2', 'monitor', 'processor-1']);
     const redisPort = find((line) => line.msg === 'redis started')?.port as number;
     const postgresPort = find((line) => line.msg === 'postgres started')?.port as number;
+    // Auth is on, as shipped: the command prints a development key, as `ingestd up` does.
+    const keyLine = await waitForLine('the development key', (line) =>
+      line.msg.includes('development API key'),
+    );
+    const headers = { authorization: `Bearer ${keyLine.msg.split(': ').at(-1)}` };
+    expect((await fetch(`${url}/api/v1/documents`)).status).toBe(401);
 
     const accepted = await fetch(`${url}/api/v1/documents`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ content: 'one small document for the native cluster' }),
     });
     expect(accepted.status).toBe(202);
     const { id } = (await accepted.json()) as { id: string };
     await eventually(
       async () => {
-        const body = (await (await fetch(`${url}/api/v1/documents/${id}`)).json()) as { status: string };
+        const body = (await (await fetch(`${url}/api/v1/documents/${id}`, { headers })).json()) as {
+          status: string;
+        };
         return body.status === 'completed' ? true : undefined;
       },
       30_000,

@@ -7,6 +7,7 @@ import type { ConnectedConfig } from '../../src/commands/shared.js';
 import { installTools, type Tool } from '../../src/stack/binaries.js';
 import { type Cluster, type ClusterOptions, startCluster } from '../../src/stack/cluster.js';
 import type { NodeExit } from '../../src/stack/node-process.js';
+import { createApiKey } from '../../src/store/api-keys.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { createTestConfig, silentLogger } from '../helpers/context.js';
 
@@ -18,6 +19,8 @@ export interface TestCluster {
   config: ConnectedConfig;
   /** For reading rows directly. */
   pool: Pool;
+  /** An API key's Authorization header (tenant default, ingest and read). */
+  headers: Record<string, string>;
   dataDir: string;
   /** Nodes that exited on their own (a deliberate kill is not one). */
   crashes: NodeExit[];
@@ -49,9 +52,8 @@ export async function startTestCluster(
     env: {
       QUEUE_PREFIX: config.QUEUE_PREFIX,
       LOG_LEVEL: 'warn',
-      // These tests are about topology and faults, not keys and quotas (test/api covers those).
-      AUTH_REQUIRED: 'false',
-      RATE_LIMIT_PER_MINUTE: '0',
+      // As shipped (the test run's global setup turns it off for everyone else).
+      AUTH_REQUIRED: 'true',
       ...options.env,
     },
     onCrash: (exit) => crashes.push(exit),
@@ -60,10 +62,13 @@ export async function startTestCluster(
     { connectionString: config.DATABASE_URL, max: 2, applicationName: 'test' },
     silentLogger,
   );
+  // Auth stays on, as shipped: requests carry a key, through nginx like any client's.
+  const { key } = await createApiKey(pool, { tenantId: 'default', scopes: ['ingest', 'read'], name: 'test' });
   return {
     cluster,
     config,
     pool,
+    headers: { authorization: `Bearer ${key}` },
     dataDir,
     crashes,
     async close(keepData) {
@@ -108,6 +113,8 @@ export interface IntakeOutcome {
 
 export interface IntakeOptions {
   url: string;
+  /** Sent with every request (the API key). */
+  headers: Record<string, string>;
   documents: number;
   concurrency: number;
   /** `source` of every document; each has externalId doc-<index>, so a retry is recognised, not stored twice. */
@@ -145,7 +152,7 @@ export async function sendDocuments(options: IntakeOptions): Promise<IntakeOutco
       try {
         const response = await fetch(`${options.url}/api/v1/documents`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json' },
+          headers: { ...options.headers, 'content-type': 'application/json' },
           body,
         });
         status = response.status;

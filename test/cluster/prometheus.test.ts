@@ -41,7 +41,7 @@ afterAll(async () => {
 
 describe('cluster: Prometheus scrapes every node', () => {
   it('answers queries for throughput, stage latency and queue depth, with every target up', async () => {
-    const { cluster, pool } = stack as TestCluster;
+    const { cluster, pool, headers } = stack as TestCluster;
     const server = prometheus as PrometheusServer;
     const targets = cluster.metricsTargets();
     expect(targets.map((target) => target.role).sort()).toEqual(
@@ -61,6 +61,7 @@ describe('cluster: Prometheus scrapes every node', () => {
 
     const intake = await sendDocuments({
       url: cluster.url,
+      headers,
       documents: DOCUMENTS,
       concurrency: 10,
       source: `prometheus-${Date.now()}`,

@@ -38,7 +38,7 @@ afterAll(async () => {
 
 describe('cluster: scale out through nginx', () => {
   it('loses nothing acknowledged while an API node is killed and restarted and a worker is added', async () => {
-    const { cluster, pool, crashes } = stack as TestCluster;
+    const { cluster, pool, crashes, headers } = stack as TestCluster;
     const killedPort = (cluster.apiNodes[KILLED] as { port: number }).port;
     const inFlight = { count: 0 };
     const events: Promise<void>[] = [];
@@ -48,6 +48,7 @@ describe('cluster: scale out through nginx', () => {
 
     const outcome = await sendDocuments({
       url: cluster.url,
+      headers,
       documents: DOCUMENTS,
       concurrency: CONCURRENCY,
       source: `scale-out-${started}`,
@@ -79,7 +80,7 @@ describe('cluster: scale out through nginx', () => {
     const restartedAddress = `127.0.0.1:${killedPort}`;
     const servedByRestarted = await eventually(
       async () => {
-        await (await fetch(`${cluster.url}/api/v1/documents/${someId}`)).body?.cancel();
+        await (await fetch(`${cluster.url}/api/v1/documents/${someId}`, { headers })).body?.cancel();
         const since = readAccessLog(cluster.nginx.accessLog, accessLogBytesAtRestart);
         const served = since.filter((entry) => entry.upstream_addr === restartedAddress).length;
         return served > 0 ? served : undefined;
