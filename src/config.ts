@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { parseAllowlist } from './fetch/address-policy.js';
 import { chunkingStrategies, MAX_CHUNK_WORDS, maxOverlap } from './pipeline/chunk/settings.js';
 
 /** Reads an integer from the environment; empty strings count as unset so defaults apply. */
@@ -116,6 +117,35 @@ export const configSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   /** Unfinished (queued or processing) versions one tenant may have; beyond it intake answers 429; 0 off. Default 50000 */
   TENANT_MAX_UNFINISHED: int(0, 100_000_000).default(50_000),
+  /**
+   * Hosts that URL ingestion may fetch although private (comma-separated hostnames, *.suffix,
+   * IPs or CIDRs); everything not public is refused otherwise. Default empty
+   */
+  FETCH_ALLOWLIST: z
+    .string()
+    .default('')
+    .refine((list) => {
+      try {
+        parseAllowlist(list.split(',').filter((entry) => entry.trim()));
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'hostnames, *.suffix wildcards, IPs or CIDRs, comma-separated'),
+  /** Ports URL ingestion may connect to (comma-separated). Default 80,443 */
+  FETCH_ALLOWED_PORTS: z
+    .string()
+    .default('80,443')
+    .refine(
+      (list) => list.split(',').every((port) => /^\d{1,5}$/.test(port.trim()) && Number(port) <= 65535),
+      {
+        message: 'comma-separated port numbers',
+      },
+    ),
+  /** Most bytes a URL document may have after decompression. Default 104857600 (MAX_UPLOAD_BYTES' default) */
+  FETCH_MAX_BYTES: int(1, 256 * 1024 ** 2).default(100 * 1024 * 1024),
+  /** Most milliseconds one fetch may take, redirects and body included. Default 60000 */
+  FETCH_TIMEOUT_MS: int(100, 600_000).default(60_000),
   /** How long /ready waits for Postgres and Redis before calling a check failed, in ms. Default 1000 */
   READY_TIMEOUT_MS: int(10, 60_000).default(1000),
   /**
@@ -145,4 +175,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError('invalid configuration:\n  CHUNK_OVERLAP: must be at most half of CHUNK_SIZE');
   }
   return config;
+}
+
+/** URL ingestion's policy and limits as fetchDocument and validateFetchUrl take them. */
+export function fetchSettings(config: Config) {
+  return {
+    allow: config.FETCH_ALLOWLIST.split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+    allowedPorts: config.FETCH_ALLOWED_PORTS.split(',').map((port) => Number(port.trim())),
+    maxBytes: config.FETCH_MAX_BYTES,
+    timeoutMs: config.FETCH_TIMEOUT_MS,
+  };
 }

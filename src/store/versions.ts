@@ -310,3 +310,21 @@ export async function countUnfinishedVersions(pool: Pool, tenantId: string): Pro
   );
   return rows[0]?.count ?? 0;
 }
+
+/**
+ * Replaces a by-reference version's URL with the bytes fetched from it, so retries and re-drives
+ * process the same bytes without fetching again. The URL is kept in source_url.
+ */
+export async function storeFetchedContent(
+  pool: Pool,
+  ref: VersionRef,
+  fetched: { url: string; bytes: Buffer; contentType: string; filename: string | null },
+): Promise<void> {
+  await pool.query(
+    `UPDATE document_versions
+     SET raw_content = $3::bytea, bytes = octet_length($3::bytea), content_type = $4, source_url = $5,
+         filename = coalesce(filename, $6), updated_at = now()
+     WHERE document_id = $1 AND version = $2`,
+    [ref.documentId, ref.version, fetched.bytes, fetched.contentType, fetched.url, fetched.filename],
+  );
+}

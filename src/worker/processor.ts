@@ -2,6 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { coerceError, DocumentError, isDataRejectedError } from '../errors.js';
+import { isExternalBody } from '../fetch/external-body.js';
+import { type FetchOptions, fetchDocument } from '../fetch/fetch-document.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { type Chunk, chunkingSettings } from '../pipeline/chunk/settings.js';
@@ -21,6 +23,8 @@ import {
   completeVersion,
   failVersion,
   findRechunkWork,
+  storeFetchedContent,
+  type VersionRef,
 } from '../store/versions.js';
 import type { SampleRecorder } from './processing-samples.js';
 
@@ -32,9 +36,23 @@ export interface ProcessorDeps {
   logger: Logger;
   /** Where per-version processing samples go (the `metrics` table, in batches). */
   samples?: SampleRecorder;
+  /** Policy and limits for documents sent by URL. Default: fetchDocument's (public addresses only). */
+  fetch?: FetchOptions;
 }
 
 export type ProcessOutcome = 'completed' | 'skipped';
+
+/** Fetches a document sent by URL and stores its bytes in place of the URL. */
+async function fetchByReference(deps: ProcessorDeps, ref: VersionRef, url: string) {
+  const fetched = await fetchDocument(url, deps.fetch);
+  const content = {
+    bytes: fetched.bytes,
+    contentType: fetched.contentType?.slice(0, 200) || 'application/octet-stream',
+    filename: fetched.filename ?? null,
+  };
+  await storeFetchedContent(deps.pool, ref, { url, ...content });
+  return content;
+}
 
 /**
  * Processes one version: claim it in Postgres, run the pipeline, store text and chunks in one
@@ -79,10 +97,14 @@ export async function processVersion(
       queueMs: claimed.queuedMs,
     });
     const chunking = parsedChunking.data;
+    const content = isExternalBody(claimed.contentType)
+      ? await fetchByReference(deps, ref, claimed.rawContent.toString('utf8'))
+      : { bytes: claimed.rawContent, contentType: claimed.contentType, filename: claimed.filename };
+    sample.bytes = content.bytes.length;
     const { detectedType, extracted, chunks, timings } = await deps.pipeline.run({
-      bytes: claimed.rawContent,
-      declaredType: claimed.contentType,
-      filename: claimed.filename,
+      bytes: content.bytes,
+      declaredType: content.contentType,
+      filename: content.filename,
       chunking,
       limits: defaultExtractLimits,
     });

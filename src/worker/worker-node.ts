@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { Worker } from 'bullmq';
-import type { Config } from '../config.js';
+import { type Config, fetchSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics.js';
 import { PipelinePool } from '../pipeline/pipeline-pool.js';
@@ -129,6 +129,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
           metrics,
           logger,
           samples,
+          fetch: fetchSettings(config),
         });
         for (const event of ['active', 'completed', 'failed'] as const) {
           consumer.on(event, () => {

@@ -54,6 +54,7 @@ function toDocumentResponse(view: DocumentView): DocumentResponse {
     contentType: view.contentType,
     detectedType: view.detectedType,
     filename: view.filename,
+    sourceUrl: view.sourceUrl,
     bytes: view.bytes,
     chunkCount: view.chunkCount,
     metadata: view.metadata,

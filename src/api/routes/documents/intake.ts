@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import type { Config } from '../../../config.js';
+import { type Config, fetchSettings } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
+import { EXTERNAL_BODY_TYPE, isExternalBody } from '../../../fetch/external-body.js';
+import { validateFetchUrl } from '../../../fetch/validate-fetch-url.js';
 import { mediaTypeOf } from '../../../pipeline/detect.js';
 import type { NewDocument } from '../../../store/documents.js';
 import { resolveChunking } from '../../chunking.js';
@@ -51,9 +53,18 @@ function newDocument(
   };
 }
 
-/** A JSON document (`content` as a string) as the row to store, or a RequestError. */
+/**
+ * A JSON document (`content` as a string, or a `url` to fetch) as the row to store, or a
+ * RequestError. A URL is checked now for what can be known without the network (scheme, port,
+ * credentials, literal addresses) and stored by reference; the worker fetches it.
+ */
 export function toNewDocument(body: NewDocumentBody, context: IntakeContext): NewDocument {
-  const content = Buffer.from(body.content, 'utf8');
+  if (body.url !== undefined) {
+    const check = validateFetchUrl(body.url, fetchSettings(context.config));
+    if (!check.ok) throw new RequestError(400, check.problem, `url: ${check.message}`);
+    return newDocument(Buffer.from(check.url.href, 'utf8'), EXTERNAL_BODY_TYPE, body, context);
+  }
+  const content = Buffer.from(body.content ?? '', 'utf8');
   const limit = context.config.MAX_DOCUMENT_BYTES;
   if (content.length > limit) {
     throw new RequestError(
@@ -79,5 +90,13 @@ export function toUploadedDocument(
   // The declared type is only a hint: the worker decides by the bytes.
   // Kept whole (charset included, e.g. "text/plain; charset=windows-1251") for the extractor.
   const declared = (file.contentType ?? '').trim() || 'application/octet-stream';
+  // Reserved for documents sent as {url}: an upload must not pose as one and skip the URL check.
+  if (isExternalBody(declared)) {
+    throw new RequestError(
+      415,
+      'unsupported_media_type',
+      'message/external-body uploads are not accepted; send {"url": ...} as JSON',
+    );
+  }
   return newDocument(file.bytes, declared.slice(0, 200), fields, context);
 }

@@ -53,7 +53,14 @@ export const documentStatus = z.enum(['queued', 'processing', 'completed', 'fail
 
 export const newDocumentBody = z
   .object({
-    content: z.string().min(1, 'content must not be empty'),
+    content: z.string().min(1, 'content must not be empty').optional(),
+    url: z
+      .string()
+      .max(2048)
+      .optional()
+      .describe(
+        'fetch the document from this http(s) URL instead of sending content (public addresses only)',
+      ),
     contentType: z
       .string()
       .max(200)
@@ -66,7 +73,11 @@ export const newDocumentBody = z
     metadata: metadata.default({}),
     chunking: chunkingRequest.optional(),
   })
-  .strict();
+  .strict()
+  .refine((body) => (body.content === undefined) !== (body.url === undefined), {
+    message: 'send exactly one of content and url',
+    path: ['content'],
+  });
 export type NewDocumentBody = z.infer<typeof newDocumentBody>;
 
 /** A JSON-encoded form field or query parameter (metadata, chunking), parsed before validation. */
@@ -165,6 +176,7 @@ export const documentResponse = z.object({
   contentType: z.string().describe('as declared by the client'),
   detectedType: z.string().nullable().describe('what the bytes turned out to be, once processed'),
   filename: z.string().nullable(),
+  sourceUrl: z.string().nullable().describe('the URL a document sent by URL is fetched from'),
   bytes: z.number().int(),
   chunkCount: z.number().int().nullable(),
   metadata: z.record(z.string(), z.unknown()),
