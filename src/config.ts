@@ -23,6 +23,11 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   /** API port. Default 8080 */
   PORT: int(0, 65535).default(8080),
+  /**
+   * An API node's internal port for /metrics (and /health), so scrapes stay off the public port;
+   * 0 serves /metrics on PORT. Default 0
+   */
+  API_METRICS_PORT: int(0, 65535).default(0),
   /** Port of a worker process's /metrics listener; 0 turns it off. Default 9464 */
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   /** pino level. Default info */

@@ -8,6 +8,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { Config } from '../config.js';
 import { type Logger, loggerOptions } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { registerJsonBodyParser } from './json-body.js';
 import authPlugin from './plugins/auth.js';
 import backpressurePlugin from './plugins/backpressure.js';
 import dbPlugin from './plugins/db.js';
@@ -72,6 +73,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // JSON only: a text/plain body would otherwise reach the JSON schemas as a string.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app, config.BATCH_MAX_BYTES);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onRequest', async (request, reply) => {
@@ -134,7 +136,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(pipelinePlugin, { timeoutMs: 10_000, heapMb: 256 });
 
   await app.register(healthRoutes, { readyTimeoutMs: config.READY_TIMEOUT_MS });
-  await app.register(metricsRoutes);
+  // With API_METRICS_PORT set, scrapes go to an internal listener instead (see server.ts).
+  if (config.API_METRICS_PORT === 0) await app.register(metricsRoutes);
   await app.register(documentRoutes, { prefix: '/api/v1/documents', config });
   await app.register(chunkPreviewRoutes, { config });
   await app.register(dlqRoutes);

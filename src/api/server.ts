@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { listenForScrapes } from '../metrics-listener.js';
 import { type AppOptions, buildApp } from './app.js';
 
 export interface ApiNode {
@@ -12,7 +13,21 @@ export interface ApiNode {
 /** Builds the app and listens on HOST:PORT. */
 export async function startApiNode(options: AppOptions): Promise<ApiNode> {
   const app = await buildApp(options);
-  await app.listen({ host: options.config.HOST, port: options.config.PORT });
+  const { config } = options;
+  const scrapes =
+    config.API_METRICS_PORT > 0
+      ? await listenForScrapes(app.metrics, config.HOST, config.API_METRICS_PORT).catch(async (error) => {
+          await app.close();
+          throw error;
+        })
+      : undefined;
+  try {
+    await app.listen({ host: config.HOST, port: config.PORT });
+  } catch (error) {
+    scrapes?.close();
+    await app.close();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : options.config.PORT;
   const host = ['0.0.0.0', '::'].includes(options.config.HOST) ? '127.0.0.1' : options.config.HOST;
@@ -25,6 +40,7 @@ export async function startApiNode(options: AppOptions): Promise<ApiNode> {
         await new Promise((resolve) => setTimeout(resolve, options.config.SHUTDOWN_DRAIN_MS));
       }
       await app.close();
+      await new Promise<void>((resolve) => (scrapes ? scrapes.close(() => resolve()) : resolve()));
     })();
     return closing;
   };

@@ -1,8 +1,8 @@
-import http from 'node:http';
 import type { Worker } from 'bullmq';
 import { type Config, fetchSettings } from '../config.js';
 import type { Logger } from '../logger.js';
 import { Metrics } from '../metrics.js';
+import { listenForScrapes } from '../metrics-listener.js';
 import { PipelinePool } from '../pipeline/pipeline-pool.js';
 import { createRedis } from '../queue/connection.js';
 import { DocumentQueue } from '../queue/producer.js';
@@ -181,31 +181,4 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
     await closeAll();
     throw error;
   }
-}
-
-/** A minimal listener for Prometheus and liveness probes of a worker process. */
-async function listenForScrapes(metrics: Metrics, host: string, port: number): Promise<http.Server> {
-  const server = http.createServer(async (request, response) => {
-    if (request.url === '/metrics') {
-      try {
-        const body = await metrics.registry.metrics();
-        response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body);
-      } catch {
-        response.writeHead(500).end();
-      }
-    } else if (request.url === '/health') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
-    } else {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(
-        JSON.stringify({
-          error: { code: 'not_found', message: 'only /metrics and /health here', details: null },
-        }),
-      );
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  return server;
 }

@@ -90,3 +90,55 @@ describe('browser-facing headers', () => {
     expect(docs.headers['content-security-policy']).toBeDefined();
   });
 });
+
+describe('hostile JSON', () => {
+  let context: TestContext;
+  beforeAll(async () => {
+    context = await createTestApp();
+  });
+  afterAll(async () => context?.close());
+
+  const postJson = (url: string, body: string) =>
+    context.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'content-type': 'application/json' },
+      payload: body,
+    });
+
+  it('nested a million levels deep is a 400 json_too_deep, not a stack overflow', async () => {
+    const deep = `${'['.repeat(1_000_000)}${']'.repeat(1_000_000)}`;
+    for (const [url, body] of [
+      ['/api/v1/documents', `{"content":"x","metadata":{"a":${deep}}}`],
+      ['/api/v1/documents/batch', `{"documents":[${deep}]}`],
+    ] as const) {
+      const response = await postJson(url, body);
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json().error.code).toBe('json_too_deep');
+    }
+    // Nesting inside strings is just text.
+    const inString = await postJson('/api/v1/documents', JSON.stringify({ content: '['.repeat(10_000) }));
+    expect(inString.statusCode).toBe(202);
+  });
+
+  it('with __proto__ or constructor.prototype keys is a 400', async () => {
+    for (const body of [
+      '{"content":"x","__proto__":{"polluted":true}}',
+      '{"content":"x","metadata":{"constructor":{"prototype":{"polluted":true}}}}',
+    ]) {
+      const response = await postJson('/api/v1/documents', body);
+      expect(response.statusCode, body).toBe(400);
+      expect(response.json().error.code).toBe('invalid_json');
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('a hostile X-Request-Id is replaced by our own', async () => {
+    const response = await context.app.inject({
+      method: 'GET',
+      url: '/health',
+      headers: { 'x-request-id': 'evil\r\nset-cookie: x'.replace('\r\n', ' ') + 'a'.repeat(300) },
+    });
+    expect(response.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
