@@ -125,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     perKeyPerMinute: config.RATE_LIMIT_PER_MINUTE,
     perIpPerMinute: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
     prefix: config.QUEUE_PREFIX,
+    authRequired: config.AUTH_REQUIRED,
   });
   await app.register(tenantQuotaPlugin, { maxUnfinished: config.TENANT_MAX_UNFINISHED });
 

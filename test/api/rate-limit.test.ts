@@ -73,3 +73,23 @@ describe('rate limits', () => {
     expect(statuses).toEqual([401, 401, 401, 429]);
   });
 });
+
+describe('rate limits without authentication (development)', () => {
+  let context: TestContext;
+  beforeAll(async () => {
+    context = await createTestApp({
+      AUTH_REQUIRED: 'false',
+      RATE_LIMIT_PER_MINUTE: '8',
+      RATE_LIMIT_ANONYMOUS_PER_MINUTE: '2',
+    });
+  });
+  afterAll(async () => context?.close());
+
+  it('give every client IP the per-key budget, not the anonymous one', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      statuses.push((await context.app.inject({ method: 'GET', url: '/api/v1/documents' })).statusCode);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 429]);
+  });
+});

@@ -10,6 +10,8 @@ export interface RateLimitPluginOptions {
   perIpPerMinute: number;
   /** Redis key prefix, so deployments sharing a Redis keep separate counters. */
   prefix: string;
+  /** Whether keys are required; without them every caller gets the per-key budget, per IP. */
+  authRequired: boolean;
 }
 
 /** Probes and scrapes are never limited: a throttled /ready would take a healthy node out. */
@@ -27,7 +29,8 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, 
     redis: app.redis,
     nameSpace: `${options.prefix}:rate-limit:`,
     timeWindow: 60_000,
-    max: (request) => (request.caller?.kind === 'key' ? options.perKeyPerMinute : options.perIpPerMinute),
+    max: (request) =>
+      request.caller?.kind === 'key' || !options.authRequired ? options.perKeyPerMinute : options.perIpPerMinute,
     // request.ip honours X-Forwarded-For only from TRUST_PROXY addresses, so a forged header
     // from anyone else does not buy a fresh budget.
     keyGenerator: (request) =>
