@@ -30,7 +30,9 @@ const rateLimitPlugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, 
     nameSpace: `${options.prefix}:rate-limit:`,
     timeWindow: 60_000,
     max: (request) =>
-      request.caller?.kind === 'key' || !options.authRequired ? options.perKeyPerMinute : options.perIpPerMinute,
+      request.caller?.kind === 'key' || !options.authRequired
+        ? options.perKeyPerMinute
+        : options.perIpPerMinute,
     // request.ip honours X-Forwarded-For only from TRUST_PROXY addresses, so a forged header
     // from anyone else does not buy a fresh budget.
     keyGenerator: (request) =>
