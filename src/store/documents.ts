@@ -17,6 +17,11 @@ export interface NewDocument {
   metadata: Record<string, unknown>;
   contentType: string;
   content: Buffer;
+  /**
+   * `content` as the string it was encoded from, when it came as JSON text without NULs: a
+   * multi-document insert then sends it as text rather than as hex-encoded bytea (half the bytes).
+   */
+  contentText?: string | undefined;
   contentHash: Buffer;
   chunking: ChunkingSettings;
   requestId: string | null;
@@ -85,10 +90,13 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
   }
   await pool.query(
     `WITH input AS (
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                            $7::bytea[], $8::bytea[], $9::text[], $10::text[], $11::text[])
-         AS t(id, tenant_id, source, external_id, metadata, content_type, raw_content, content_hash, chunking,
-              request_id, filename)
+       SELECT id, tenant_id, source, external_id, metadata, content_type,
+              coalesce(convert_to(content_text, 'UTF8'), content_bytes) AS raw_content, content_hash, chunking,
+              request_id, filename
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                   $7::bytea[], $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[])
+         AS t(id, tenant_id, source, external_id, metadata, content_type, content_bytes, content_hash, chunking,
+              request_id, filename, content_text)
      ), new_documents AS (
        INSERT INTO documents (id, tenant_id, source, external_id, status, latest_version, content_hash, metadata)
        SELECT id, tenant_id, source, external_id, 'queued', 1, content_hash, metadata::jsonb FROM input
@@ -106,11 +114,12 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
       documents.map((d) => d.externalId),
       documents.map((d) => JSON.stringify(d.metadata)),
       documents.map((d) => d.contentType),
-      documents.map((d) => d.content),
+      documents.map((d) => (d.contentText === undefined ? d.content : null)),
       documents.map((d) => d.contentHash),
       documents.map((d) => JSON.stringify(d.chunking)),
       documents.map((d) => d.requestId),
       documents.map((d) => d.filename),
+      documents.map((d) => d.contentText ?? null),
     ],
   );
 }

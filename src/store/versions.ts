@@ -1,6 +1,6 @@
 import { type Chunk, type ChunkingSettings, settingsHash } from '../pipeline/chunk/settings.js';
 import type { ExtractedText } from '../pipeline/extract/types.js';
-import { replaceVersionChunks } from './chunks.js';
+import { chunkArrays, chunkRowsSql, replaceVersionChunks } from './chunks.js';
 import type { DocumentStatus } from './documents.js';
 import { inTransaction, type Pool } from './pool.js';
 import { storable } from './storable.js';
@@ -58,58 +58,68 @@ export interface CompletedVersion {
 }
 
 /**
- * Stores a version's text and chunks and marks it completed, all in one transaction. Returns
- * false, writing nothing, when the version was completed meanwhile (a late duplicate delivery):
- * the first completion wins and its chunks stay.
+ * Stores a version's text and chunks and marks it completed, in one statement (one round trip,
+ * one commit). Returns false, writing nothing, when the version was completed meanwhile (a late
+ * duplicate delivery): the first completion wins and its chunks stay. Chunks are only written
+ * together with `completed`, so a version not yet completed normally has none; should one have
+ * some anyway (a status reset by hand), they are overwritten by index and the surplus deleted,
+ * so a version never ends with two sets.
  */
 export async function completeVersion(
   pool: Pool,
   ref: VersionRef,
   result: CompletedVersion,
 ): Promise<boolean> {
-  return inTransaction(pool, async (client) => {
-    // Taking the row lock first serialises two deliveries of the same version.
-    const { text, headings, pages } = result.extracted;
-    const updated = await client.query(
-      `UPDATE document_versions
+  const { text, headings, pages } = result.extracted;
+  // The UPDATE takes the row lock first: a second delivery waits, then finds it completed.
+  const { rows } = await pool.query<{ completed: number }>(
+    `WITH completed AS (
+       UPDATE document_versions
        SET status = 'completed', extracted_text = $3, extracted_structure = $4, detected_type = $5, chunk_count = $6,
            extracted_at = $7, chunked_at = $8, completed_at = now(), updated_at = now(),
            error_code = NULL, error_message = NULL
-       WHERE document_id = $1 AND version = $2 AND status <> 'completed'`,
-      [
-        ref.documentId,
-        ref.version,
-        storable(text),
-        JSON.stringify({ headings: headings.map((h) => ({ ...h, title: storable(h.title) })), pages }),
-        result.detectedType,
-        result.chunks.length,
-        result.extractedAt,
-        result.chunkedAt,
-      ],
-    );
-    if (updated.rowCount === 0) return false;
-    await replaceVersionChunks(
-      client,
-      { ...ref, tenantId: result.tenantId },
-      result.chunks,
-      settingsHash(result.chunking),
-    );
-    // A re-driven dead letter is settled by its version completing.
-    await client.query(
-      `UPDATE dlq_items SET status = 'resolved', updated_at = now()
-       WHERE document_id = $1 AND version = $2 AND status IN ('pending', 'retrying')`,
-      [ref.documentId, ref.version],
-    );
-    await client.query(
-      `UPDATE documents
+       WHERE document_id = $1 AND version = $2 AND status <> 'completed'
+       RETURNING tenant_id
+     ), new_chunks AS (
+       INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
+                           end_offset, word_count, token_count, pages, heading_path)
+       SELECT $1, $2, completed.tenant_id, $9, i, t, s, e, w, k, p::int[], h::jsonb
+       FROM completed, ${chunkRowsSql(10)}
+       ON CONFLICT (document_id, version, chunk_index) DO UPDATE
+         SET tenant_id = EXCLUDED.tenant_id, settings_hash = EXCLUDED.settings_hash, text = EXCLUDED.text,
+             start_offset = EXCLUDED.start_offset, end_offset = EXCLUDED.end_offset,
+             word_count = EXCLUDED.word_count, token_count = EXCLUDED.token_count, pages = EXCLUDED.pages,
+             heading_path = EXCLUDED.heading_path
+     ), surplus_chunks AS (
+       DELETE FROM chunks
+       WHERE document_id = $1 AND version = $2 AND chunk_index >= $6 AND EXISTS (SELECT 1 FROM completed)
+     ), settled_dead_letter AS (
+       -- A re-driven dead letter is settled by its version completing.
+       UPDATE dlq_items SET status = 'resolved', updated_at = now()
+       WHERE document_id = $1 AND version = $2 AND status IN ('pending', 'retrying')
+         AND EXISTS (SELECT 1 FROM completed)
+     ), document AS (
+       UPDATE documents
        SET current_version = GREATEST(COALESCE(current_version, 0), $2),
            status = CASE WHEN latest_version = $2 THEN 'completed' ELSE status END,
            updated_at = now()
-       WHERE id = $1`,
-      [ref.documentId, ref.version],
-    );
-    return true;
-  });
+       WHERE id = $1 AND EXISTS (SELECT 1 FROM completed)
+     )
+     SELECT count(*)::int AS completed FROM completed`,
+    [
+      ref.documentId,
+      ref.version,
+      storable(text),
+      JSON.stringify({ headings: headings.map((h) => ({ ...h, title: storable(h.title) })), pages }),
+      result.detectedType,
+      result.chunks.length,
+      result.extractedAt,
+      result.chunkedAt,
+      settingsHash(result.chunking),
+      ...chunkArrays(result.chunks),
+    ],
+  );
+  return (rows[0]?.completed ?? 0) > 0;
 }
 
 export interface VersionFailure {

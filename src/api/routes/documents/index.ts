@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
+import { GroupCommit } from '../../../queue/group-commit.js';
 import { commitAndEnqueue, type HandoffDeps } from '../../../queue/handoff.js';
 import { toProcessVersionPayload } from '../../../queue/jobs.js';
 import { listVersionChunks } from '../../../store/chunks.js';
@@ -91,6 +92,8 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
     metrics: app.metrics,
     logger: app.log,
   };
+  // Concurrent single-document POSTs share commits (see GroupCommit).
+  const groupCommit = new GroupCommit(handoff);
 
   // One endpoint, three ways in: JSON, a multipart upload, or a raw body of any other type. The
   // upload parsers live in their own context, so no other route accepts arbitrary bodies.
@@ -150,8 +153,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           reply,
           { fingerprint: documentsFingerprint([document]), ttlMs, location: (body) => locationOf(body) },
           async () => {
-            const [outcome] = await commitAndEnqueue(handoff, [document]);
-            if (!outcome) throw new Error('the handoff returned no outcome');
+            const outcome = await groupCommit.submit(document);
             return { statusCode: outcome.duplicate ? 200 : 202, body: outcome };
           },
         );

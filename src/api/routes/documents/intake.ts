@@ -77,7 +77,10 @@ export function toNewDocument(body: NewDocumentBody, context: IntakeContext): Ne
       },
     );
   }
-  return newDocument(content, mediaTypeOf(body.contentType), body, context);
+  const document = newDocument(content, mediaTypeOf(body.contentType), body, context);
+  // Text without NULs can travel as text in a multi-document insert (Postgres text has no NUL).
+  if (body.content !== undefined && !body.content.includes('\u0000')) document.contentText = body.content;
+  return document;
 }
 
 /** An uploaded file (multipart or raw body) as the row to store, or a RequestError. */

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GroupCommit } from '../../src/queue/group-commit.js';
+import type { NewDocument } from '../../src/store/documents.js';
+import { createTestApp, silentLogger, type TestContext } from '../helpers/context.js';
+
+let context: TestContext;
+beforeAll(async () => {
+  context = await createTestApp();
+});
+afterAll(async () => context?.close());
+
+function document(content: string, metadata: Record<string, unknown> = {}): NewDocument {
+  const bytes = Buffer.from(content);
+  return {
+    id: uuidv7(),
+    tenantId: 'default',
+    source: 'test',
+    externalId: null,
+    filename: null,
+    metadata,
+    contentType: 'text/plain',
+    content: bytes,
+    contentText: content,
+    contentHash: createHash('sha256').update(bytes).digest(),
+    chunking: { strategy: 'words', size: 500, overlap: 50 },
+    requestId: null,
+  };
+}
+
+describe('group commit', () => {
+  it('commits concurrent documents in groups, each answered with its own outcome, jobs enqueued', async () => {
+    const statements: string[] = [];
+    const pool = context.app.db;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    const counting = new Proxy(pool, {
+      get(target, property, receiver) {
+        if (property !== 'query') return Reflect.get(target, property, receiver);
+        return (...args: unknown[]) => {
+          statements.push(String(args[0]).slice(0, 40));
+          return query(...args);
+        };
+      },
+    });
+    const commit = new GroupCommit(
+      {
+        pool: counting,
+        queue: context.app.documentQueue,
+        metrics: context.app.metrics,
+        logger: silentLogger,
+      },
+      { maxInFlight: 1 },
+    );
+    const documents = Array.from({ length: 50 }, (_, i) => document(`text ${i} ünïcode`));
+    const outcomes = await Promise.all(documents.map((d) => commit.submit(d)));
+    expect(outcomes.map((o) => o.id)).toEqual(documents.map((d) => d.id));
+    expect(outcomes.every((o) => o.version === 1 && !o.duplicate)).toBe(true);
+    // The first goes alone (nothing was in flight), the other 49 together.
+    expect(statements).toHaveLength(2);
+
+    const { rows } = await context.pool.query<{ raw: Buffer; id: string }>(
+      'SELECT document_id AS id, raw_content AS raw FROM document_versions WHERE document_id = ANY($1::uuid[])',
+      [documents.map((d) => d.id)],
+    );
+    const byId = new Map(rows.map((row) => [row.id, row.raw]));
+    for (const d of documents) expect(byId.get(d.id)?.equals(d.content)).toBe(true);
+    const jobs = await context.app.documentQueue.queue.getJobCounts('waiting');
+    expect(jobs.waiting).toBeGreaterThanOrEqual(50);
+  });
+
+  it('retries a group the database refuses one by one, so only the bad document fails', async () => {
+    const commit = new GroupCommit(
+      {
+        pool: context.app.db,
+        queue: context.app.documentQueue,
+        metrics: context.app.metrics,
+        logger: silentLogger,
+      },
+      { maxInFlight: 1 },
+    );
+    // jsonb cannot hold \u0000: Postgres refuses that row's data (22P05).
+    const bad = document('bad', { note: 'nul \u0000 here' });
+    const good = [document('good 1'), document('good 2'), document('good 3')];
+    const first = commit.submit(document('opener'));
+    const results = await Promise.allSettled([...good, bad].map((d) => commit.submit(d)));
+    await first;
+    expect(results.slice(0, 3).every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(results[3]?.status).toBe('rejected');
+    const { rows } = await context.pool.query('SELECT 1 FROM documents WHERE id = ANY($1::uuid[])', [
+      good.map((d) => d.id),
+    ]);
+    expect(rows).toHaveLength(3);
+  });
+});
