@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type pg from 'pg';
+import pg from 'pg';
 import type { Pool as HttpPool } from 'undici';
 
 /** Where an accepted document ended up, with the server's own timestamps. */
@@ -32,24 +32,54 @@ export interface Progress {
 export interface CompletionTracker {
   /** What the figures are read from, for the report. */
   readonly source: string;
-  progress(ids: readonly string[]): Promise<Progress>;
+  /** `sinceMs`: wall clock just before the first of `ids` was sent. */
+  progress(ids: readonly string[], sinceMs: number): Promise<Progress>;
   outcomes(ids: readonly string[]): Promise<DocumentOutcome[]>;
 }
 
-/** Reads the documents tables directly; for the private stack, where all documents are ours. */
+/** Server and client share a clock here, yet a document's created_at may lag its send a little. */
+const SINCE_MARGIN_MS = 1_000;
+
+/**
+ * Reads the documents tables directly, for a stack this run started, where every document is the
+ * bench's. One dedicated connection, so its backend's CPU can be told apart from ingestd's
+ * (see backendPid).
+ */
 export class DatabaseTracker implements CompletionTracker {
   readonly source = 'Postgres (document_versions timestamps)';
+  private pid: number | undefined;
 
-  constructor(private readonly db: pg.Pool) {}
+  private constructor(private readonly db: pg.Client) {}
 
-  async progress(ids: readonly string[]): Promise<Progress> {
-    const { rows } = await this.db.query<Progress>(
-      `SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed,
+  static async connect(databaseUrl: string): Promise<DatabaseTracker> {
+    const client = new pg.Client({ connectionString: databaseUrl, application_name: 'ingestd-bench' });
+    await client.connect();
+    const tracker = new DatabaseTracker(client);
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    tracker.pid = rows[0]?.pid;
+    return tracker;
+  }
+
+  /** The Postgres backend serving the tracker's queries. */
+  get backendPid(): number | undefined {
+    return this.pid;
+  }
+
+  /**
+   * Counts only the unfinished and failed documents created since the run began, through the
+   * (status, created_at) index, so a poll costs Postgres little while ingestd is being measured.
+   * Completed is inferred; outcomes() checks every id at the end.
+   */
+  async progress(ids: readonly string[], sinceMs: number): Promise<Progress> {
+    const { rows } = await this.db.query<{ unfinished: number; failed: number }>(
+      `SELECT count(*) FILTER (WHERE status IN ('queued', 'processing'))::int AS unfinished,
               count(*) FILTER (WHERE status = 'failed')::int AS failed
-       FROM documents WHERE id = ANY($1::uuid[])`,
-      [ids],
+       FROM documents
+       WHERE status IN ('queued', 'processing', 'failed') AND created_at >= $1`,
+      [new Date(sinceMs - SINCE_MARGIN_MS)],
     );
-    return rows[0] ?? { completed: 0, failed: 0 };
+    const { unfinished, failed } = rows[0] ?? { unfinished: 0, failed: 0 };
+    return { completed: Math.max(0, ids.length - unfinished - failed), failed };
   }
 
   async outcomes(ids: readonly string[]): Promise<DocumentOutcome[]> {
@@ -68,6 +98,22 @@ export class DatabaseTracker implements CompletionTracker {
       [ids],
     );
     return withMissing(ids, rows);
+  }
+
+  /** Postgres version and the durability settings the numbers were measured with. */
+  async describeServer(): Promise<string> {
+    const { rows } = await this.db.query<{ version: string; fsync: string; synchronousCommit: string }>(
+      `SELECT split_part(current_setting('server_version'), ' ', 1) AS version, current_setting('fsync') AS fsync,
+              current_setting('synchronous_commit') AS "synchronousCommit"`,
+    );
+    const row = rows[0];
+    return row
+      ? `postgres ${row.version} (fsync ${row.fsync}, synchronous_commit ${row.synchronousCommit})`
+      : 'postgres';
+  }
+
+  close(): Promise<void> {
+    return this.db.end();
   }
 }
 
@@ -92,6 +138,8 @@ export class ApiTracker implements CompletionTracker {
     private readonly http: HttpPool,
     private readonly documentsPath: string,
     private readonly concurrency: number,
+    /** Authorization, sent with every GET. */
+    private readonly headers: Record<string, string>,
   ) {}
 
   async progress(ids: readonly string[]): Promise<Progress> {
@@ -128,7 +176,11 @@ export class ApiTracker implements CompletionTracker {
   }
 
   private async fetch(id: string): Promise<DocumentOutcome> {
-    const response = await this.http.request({ method: 'GET', path: `${this.documentsPath}/${id}` });
+    const response = await this.http.request({
+      method: 'GET',
+      path: `${this.documentsPath}/${id}`,
+      headers: this.headers,
+    });
     if (response.statusCode === 404) {
       await response.body.dump();
       return missingOutcome(id);
@@ -179,6 +231,8 @@ function withMissing(ids: readonly string[], found: DocumentOutcome[]): Document
 }
 
 export interface WaitOptions {
+  /** Wall clock just before the first document was sent. */
+  sinceMs: number;
   timeoutMs: number;
   pollMs: number;
   signal: AbortSignal;
@@ -193,7 +247,7 @@ export async function waitForCompletion(
 ): Promise<Progress & { timedOut: boolean }> {
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    const progress = await tracker.progress(ids);
+    const progress = await tracker.progress(ids, options.sinceMs);
     options.onProgress?.(progress);
     if (progress.completed + progress.failed >= ids.length) return { ...progress, timedOut: false };
     if (Date.now() >= deadline) return { ...progress, timedOut: true };

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { OptionsError, type RawOptions, resolveOptions } from '../../bench/cli.js';
+
+const given = (options: Partial<RawOptions>): RawOptions => ({
+  words: 1000,
+  size: 500,
+  overlap: 50,
+  workers: 1,
+  apiNodes: 1,
+  batchSize: 100,
+  timeout: 300,
+  runs: 5,
+  ...options,
+});
+
+describe('resolveOptions', () => {
+  it('runs single with 2,000 documents against a private up stack by default', () => {
+    const options = resolveOptions(given({}), {});
+    expect(options).toMatchObject({
+      scenario: 'single',
+      docs: 2000,
+      concurrency: 20,
+      target: 'up',
+      warmupDocs: 200,
+    });
+    expect(options.apiKey).toBeUndefined();
+  });
+
+  it('maps the old end-to-end name to single', () => {
+    expect(resolveOptions(given({ scenario: 'end-to-end' }), {}).scenario).toBe('single');
+  });
+
+  it('sizes sustained from rate and duration', () => {
+    expect(resolveOptions(given({ scenario: 'sustained' }), {})).toMatchObject({
+      docs: 30_000,
+      rate: 500,
+      durationSeconds: 60,
+    });
+    expect(resolveOptions(given({ scenario: 'sustained', rate: 1000, duration: 5 }), {}).docs).toBe(5000);
+    expect(() => resolveOptions(given({ scenario: 'sustained', docs: 10 }), {})).toThrow(OptionsError);
+  });
+
+  it('picks the cluster target for several API nodes, and refuses up with them', () => {
+    expect(resolveOptions(given({ apiNodes: 3 }), {}).target).toBe('cluster');
+    expect(() => resolveOptions(given({ apiNodes: 3, target: 'up' }), {})).toThrow(/--target cluster/);
+  });
+
+  it('takes the key for --url from INGESTD_API_KEY unless --api-key is given', () => {
+    const env = { INGESTD_API_KEY: 'from-env' };
+    expect(resolveOptions(given({ url: 'http://h:1' }), env)).toMatchObject({
+      target: 'url',
+      apiKey: 'from-env',
+    });
+    expect(resolveOptions(given({ url: 'http://h:1', apiKey: 'given' }), env).apiKey).toBe('given');
+  });
+
+  it('refuses what cannot run', () => {
+    expect(() => resolveOptions(given({ scenario: 'nope' }), {})).toThrow(/unknown scenario/);
+    expect(() => resolveOptions(given({ overlap: 500 }), {})).toThrow(/--overlap/);
+    expect(() => resolveOptions(given({ scenario: 'reference', url: 'http://h:1' }), {})).toThrow(
+      /reference/,
+    );
+    expect(() => resolveOptions(given({ scenario: 'copy', url: 'http://h:1' }), {})).toThrow(/--url/);
+    expect(() => resolveOptions(given({ url: 'http://h:1', target: 'up' }), {})).toThrow(/exclude/);
+  });
+});
