@@ -146,16 +146,18 @@ export class ApiTracker implements CompletionTracker {
     await this.refresh(ids);
     let completed = 0;
     let failed = 0;
-    for (const outcome of this.finished.values()) {
-      if (outcome.status === 'completed') completed++;
-      else if (outcome.status === 'failed') failed++;
+    // Only the ids asked about: the cache also holds earlier phases' documents (the warm-up).
+    for (const id of ids) {
+      const status = this.finished.get(id)?.status;
+      if (status === 'completed') completed++;
+      else if (status === 'failed') failed++;
     }
     return { completed, failed };
   }
 
   async outcomes(ids: readonly string[]): Promise<DocumentOutcome[]> {
     const pending = await this.refresh(ids);
-    return [...this.finished.values(), ...pending];
+    return [...ids.flatMap((id) => this.finished.get(id) ?? []), ...pending];
   }
 
   /** Fetches every document not yet finished; returns those still unfinished. */

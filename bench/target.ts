@@ -103,8 +103,18 @@ export async function openTarget(options: TargetOptions, cleanup: Cleanup): Prom
     const headers = authHeaders(options.apiKey);
     const ready = await http.request({ method: 'GET', path: `${prefix}/ready` });
     const body = await ready.body.text();
-    if (ready.statusCode !== 200)
+    if (ready.statusCode !== 200) {
       throw new Error(`${options.url}/ready answered ${ready.statusCode}: ${body}`);
+    }
+    // One authenticated read before the load, so a missing or wrong key is one clear message.
+    const probe = await http.request({ method: 'GET', path: `${prefix}${DOCUMENTS_PATH}?limit=1`, headers });
+    const answer = await probe.body.text();
+    if (probe.statusCode === 401 || probe.statusCode === 403) {
+      const hint = options.apiKey
+        ? 'the --api-key (or INGESTD_API_KEY) was refused'
+        : "no key: pass --api-key (or set INGESTD_API_KEY), with the 'ingest' and 'read' scopes";
+      throw new Error(`${options.url} answered ${probe.statusCode} (${hint}): ${answer.slice(0, 200)}`);
+    }
     return {
       kind: 'url',
       url: options.url,
