@@ -64,15 +64,16 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
   const [only] = documents;
   if (!only) return;
   if (documents.length === 1) {
-    await pool.query(
-      `WITH new_document AS (
+    await pool.query({
+      name: 'insert-document',
+      text: `WITH new_document AS (
          INSERT INTO documents (id, tenant_id, source, external_id, status, latest_version, content_hash, metadata)
          VALUES ($1, $2, $3, $4, 'queued', 1, $8::bytea, $5::jsonb)
        )
        INSERT INTO document_versions (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content,
                                       chunking, status, request_id, filename)
        VALUES ($1, 1, $2, $8::bytea, $6, octet_length($7::bytea), $7::bytea, $9::jsonb, 'queued', $10, $11)`,
-      [
+      values: [
         only.id,
         only.tenantId,
         only.source,
@@ -85,11 +86,12 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
         only.requestId,
         only.filename,
       ],
-    );
+    });
     return;
   }
-  await pool.query(
-    `WITH input AS (
+  await pool.query({
+    name: 'insert-documents',
+    text: `WITH input AS (
        SELECT id, tenant_id, source, external_id, metadata, content_type,
               coalesce(convert_to(content_text, 'UTF8'), content_bytes) AS raw_content, content_hash, chunking,
               request_id, filename
@@ -107,7 +109,7 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
      SELECT id, 1, tenant_id, content_hash, content_type, octet_length(raw_content), raw_content, chunking::jsonb,
             'queued', request_id, filename
      FROM input`,
-    [
+    values: [
       documents.map((d) => d.id),
       documents.map((d) => d.tenantId),
       documents.map((d) => d.source),
@@ -121,7 +123,7 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
       documents.map((d) => d.filename),
       documents.map((d) => d.contentText ?? null),
     ],
-  );
+  });
 }
 
 const documentViewColumns = `

@@ -48,11 +48,12 @@ export async function insertProcessingSamples(
       e2e_ms: round(sample.queueMs + sample.processingMs),
     },
   }));
-  await pool.query(
-    `INSERT INTO metrics (name, value, ts, tags)
+  await pool.query({
+    name: 'insert-processing-samples',
+    text: `INSERT INTO metrics (name, value, ts, tags)
      SELECT $1, s.value, s.ts, s.tags FROM jsonb_to_recordset($2::jsonb) AS s(value float8, ts timestamptz, tags jsonb)`,
-    [PROCESSING_SAMPLE, JSON.stringify(rows)],
-  );
+    values: [PROCESSING_SAMPLE, JSON.stringify(rows)],
+  });
 }
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;

@@ -28,8 +28,9 @@ export interface ClaimedVersion {
  * the version is gone (document deleted) or already completed, which makes a re-delivered job a no-op.
  */
 export async function claimVersion(pool: Pool, ref: VersionRef): Promise<ClaimedVersion | undefined> {
-  const { rows } = await pool.query<ClaimedVersion>(
-    `WITH claimed AS (
+  const { rows } = await pool.query<ClaimedVersion>({
+    name: 'claim-version',
+    text: `WITH claimed AS (
        UPDATE document_versions
        SET status = 'processing', attempts = attempts + 1, started_at = now(), updated_at = now()
        WHERE document_id = $1 AND version = $2 AND status <> 'completed'
@@ -42,8 +43,8 @@ export async function claimVersion(pool: Pool, ref: VersionRef): Promise<Claimed
      SELECT tenant_id AS "tenantId", content_type AS "contentType", filename, raw_content AS "rawContent",
             chunking, request_id AS "requestId", attempts, queued_ms::float8 AS "queuedMs"
      FROM claimed`,
-    [ref.documentId, ref.version],
-  );
+    values: [ref.documentId, ref.version],
+  });
   return rows[0];
 }
 
@@ -72,8 +73,9 @@ export async function completeVersion(
 ): Promise<boolean> {
   const { text, headings, pages } = result.extracted;
   // The UPDATE takes the row lock first: a second delivery waits, then finds it completed.
-  const { rows } = await pool.query<{ completed: number }>(
-    `WITH completed AS (
+  const { rows } = await pool.query<{ completed: number }>({
+    name: 'complete-version',
+    text: `WITH completed AS (
        UPDATE document_versions
        SET status = 'completed', extracted_text = $3, extracted_structure = $4, detected_type = $5, chunk_count = $6,
            extracted_at = $7, chunked_at = $8, completed_at = now(), updated_at = now(),
@@ -106,7 +108,7 @@ export async function completeVersion(
        WHERE id = $1 AND EXISTS (SELECT 1 FROM completed)
      )
      SELECT count(*)::int AS completed FROM completed`,
-    [
+    values: [
       ref.documentId,
       ref.version,
       storable(text),
@@ -118,7 +120,7 @@ export async function completeVersion(
       settingsHash(result.chunking),
       ...chunkArrays(result.chunks),
     ],
-  );
+  });
   return (rows[0]?.completed ?? 0) > 0;
 }
 
@@ -137,8 +139,9 @@ export interface VersionFailure {
  * completed version is left alone.
  */
 export async function failVersion(pool: Pool, ref: VersionRef, failure: VersionFailure): Promise<void> {
-  await pool.query(
-    `WITH failed AS (
+  await pool.query({
+    name: 'fail-version',
+    text: `WITH failed AS (
        UPDATE document_versions
        SET status = 'failed', error_code = $3, error_message = $4, updated_at = now()
        WHERE document_id = $1 AND version = $2 AND status <> 'completed'
@@ -156,7 +159,7 @@ export async function failVersion(pool: Pool, ref: VersionRef, failure: VersionF
        SET status = 'pending', error_code = EXCLUDED.error_code, error_message = EXCLUDED.error_message,
            error_stack = EXCLUDED.error_stack, attempts = dlq_items.attempts + EXCLUDED.attempts,
            retryable = EXCLUDED.retryable, last_failed_at = now(), updated_at = now()`,
-    [
+    values: [
       ref.documentId,
       ref.version,
       failure.code,
@@ -165,7 +168,7 @@ export async function failVersion(pool: Pool, ref: VersionRef, failure: VersionF
       failure.retryable,
       failure.attempts,
     ],
-  );
+  });
 }
 
 /**
