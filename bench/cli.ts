@@ -6,6 +6,7 @@ export const scenarios = [
   'batch',
   'mixed-formats',
   'sustained',
+  'memory',
   'reference',
   'chunkers',
   'copy',
@@ -30,7 +31,8 @@ export interface RawOptions {
   overlap: number;
   workers: number;
   apiNodes: number;
-  batchSize: number;
+  batchSize?: number;
+  bigDocumentMb?: number;
   workerConcurrency?: number;
   warmup?: number;
   target?: TargetChoice;
@@ -57,7 +59,10 @@ export interface BenchOptions {
   /** Worker processes of a stack the bench starts. */
   workers: number;
   apiNodes: number;
+  /** Documents per batch request: batch (default 100), memory (default 1,000). */
   batchSize: number;
+  /** memory: size of the large plain-text document, in MB (2^20 bytes). */
+  bigDocumentMb: number;
   /** Jobs per worker; undefined: ingestd's default. */
   workerConcurrency: number | undefined;
   warmupDocs: number;
@@ -79,6 +84,8 @@ const defaults: Record<Scenario, { docs: number; concurrency: number }> = {
   'mixed-formats': { docs: 500, concurrency: 8 },
   // docs come from --rate x --duration; concurrency is the connections the open loop may open.
   sustained: { docs: 0, concurrency: 256 },
+  // One large document and one large batch, both in flight at once.
+  memory: { docs: 0, concurrency: 2 },
   reference: { docs: 2000, concurrency: 20 },
   copy: { docs: 2000, concurrency: 8 },
   chunkers: { docs: 0, concurrency: 1 },
@@ -88,6 +95,10 @@ const defaults: Record<Scenario, { docs: number; concurrency: number }> = {
 export const DEFAULT_RATE = 500;
 export const DEFAULT_DURATION_SECONDS = 60;
 export const DEFAULT_WARMUP_DOCS = 200;
+export const DEFAULT_BATCH_SIZE = 100;
+/** Issue 7: "a 50 MB text document and a 1,000-document batch do not push a process past its limit". */
+export const MEMORY_BATCH_SIZE = 1000;
+export const DEFAULT_BIG_DOCUMENT_MB = 50;
 
 export class OptionsError extends Error {
   override readonly name = 'OptionsError';
@@ -126,12 +137,16 @@ export function resolveOptions(
     chosen === 'sustained'
       ? Math.max(1, Math.round(rate * durationSeconds))
       : (raw.docs ?? defaults[chosen].docs);
+  if (chosen === 'memory' && raw.docs !== undefined) {
+    throw new OptionsError('memory sends one large document and one --batch-size batch: --docs has no use');
+  }
   if (chosen === 'sustained' && raw.docs !== undefined) {
     throw new OptionsError('sustained sends --rate x --duration documents: --docs has no use');
   }
+  const batchSize = raw.batchSize ?? (chosen === 'memory' ? MEMORY_BATCH_SIZE : DEFAULT_BATCH_SIZE);
   return {
     scenario: chosen,
-    docs,
+    docs: chosen === 'memory' ? batchSize + 1 : docs,
     rate,
     durationSeconds,
     concurrency: raw.concurrency ?? defaults[chosen].concurrency,
@@ -140,7 +155,8 @@ export function resolveOptions(
     chunkOverlap: raw.overlap,
     workers: raw.workers,
     apiNodes: raw.apiNodes,
-    batchSize: raw.batchSize,
+    batchSize,
+    bigDocumentMb: raw.bigDocumentMb ?? DEFAULT_BIG_DOCUMENT_MB,
     workerConcurrency: raw.workerConcurrency,
     warmupDocs: raw.warmup ?? DEFAULT_WARMUP_DOCS,
     target,
@@ -186,6 +202,7 @@ Scenarios:
   batch          --batch-size documents a request to /api/v1/documents/batch (20,000 documents, 4 in flight)
   mixed-formats  the fixtures of test/fixtures (PDF, DOCX, HTML, MD, CSV, JSON, XLSX, PPTX, ODT, text) as uploads
   sustained      --rate documents/s for --duration s, open loop (latency from the intended send time)
+  memory         a 50 MB text document (raw upload) and a 1,000-document batch at once: peak RSS per process
   reference      single against ingestd and against a least-work server (bench/reference-server.ts): the ratio
   chunkers       MB/s of each chunking strategy and of LangChain's RecursiveCharacterTextSplitter, same text
   copy           chunk rows through ingestd's insert path vs a plain COPY of the same rows
@@ -221,7 +238,16 @@ export function parseArguments(argv: readonly string[]): BenchOptions {
     .option('--overlap <n>', 'words shared by neighbouring chunks', nonNegativeInt, 50)
     .option('--workers <n>', 'worker processes of the stack the bench starts', positiveInt, 1)
     .option('--api-nodes <n>', 'API nodes (more than 1: behind nginx, --target cluster)', positiveInt, 1)
-    .option('--batch-size <n>', 'batch: documents per request', positiveInt, 100)
+    .option(
+      '--batch-size <n>',
+      `documents per batch request (batch: ${DEFAULT_BATCH_SIZE}, memory: ${MEMORY_BATCH_SIZE})`,
+      positiveInt,
+    )
+    .option(
+      '--big-document-mb <n>',
+      `memory: the large text document's size (${DEFAULT_BIG_DOCUMENT_MB})`,
+      positiveInt,
+    )
     .option('--worker-concurrency <n>', "jobs per worker process (default: ingestd's own)", positiveInt)
     .option(
       '--warmup <n>',

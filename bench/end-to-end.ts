@@ -9,7 +9,13 @@ import { CpuMeter } from './cpu.js';
 import { analyze, type EndToEndMeasurement, type EndToEndSettings } from './end-to-end-report.js';
 import { loadFixtures } from './fixtures.js';
 import { type BenchRequest, errorCount, runClosedLoop, runOpenLoopLoad } from './load.js';
-import { batchRequest, type RequestContext, singleDocumentRequest, uploadRequest } from './requests.js';
+import {
+  batchRequest,
+  largeTextUpload,
+  type RequestContext,
+  singleDocumentRequest,
+  uploadRequest,
+} from './requests.js';
 import { RssSampler } from './rss.js';
 import type { Target } from './target.js';
 
@@ -54,6 +60,14 @@ function workloadFor(settings: EndToEndSettings, context: RequestContext): Workl
           ),
       };
     }
+    case 'memory':
+      return {
+        requests: 2,
+        make: (index) =>
+          index === 0
+            ? largeTextUpload(context, settings.bigDocumentMb ?? 50)
+            : batchRequest(context, 0, settings.batchSize),
+      };
     case 'mixed-formats': {
       const fixtures = loadFixtures();
       const fixture = (index: number) => fixtures[index % fixtures.length] as (typeof fixtures)[number];

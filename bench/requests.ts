@@ -122,3 +122,26 @@ export function uploadRequest(context: RequestContext, index: number, file: Fixt
     read: readAccepted,
   };
 }
+
+/**
+ * A plain-text document of at least `megabytes` MB (2^20 bytes) as a raw upload: the words of
+ * documentText, document after document. A JSON `content` is capped lower (MAX_DOCUMENT_BYTES);
+ * an upload may be as large as MAX_UPLOAD_BYTES.
+ */
+export function largeTextUpload(context: RequestContext, megabytes: number): BenchRequest {
+  const target = megabytes * 1024 ** 2;
+  const parts: string[] = [];
+  let length = 0;
+  for (let part = 0; length < target; part++) {
+    const text = documentText(`${context.runId}-large`, part, 10_000);
+    parts.push(text);
+    length += Buffer.byteLength(text) + 1;
+  }
+  return {
+    path: `${context.prefix}${DOCUMENTS_PATH}?filename=large.txt`,
+    headers: { ...context.headers, 'content-type': 'text/plain; charset=utf-8' },
+    body: Buffer.from(parts.join('\n')),
+    documents: 1,
+    read: readAccepted,
+  };
+}

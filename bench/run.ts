@@ -206,6 +206,7 @@ async function runScenario(
       rate: options.scenario === 'sustained' ? options.rate : null,
       durationSeconds: options.scenario === 'sustained' ? options.durationSeconds : null,
       batchSize: options.batchSize,
+      bigDocumentMb: options.scenario === 'memory' ? options.bigDocumentMb : null,
       warmupDocs: options.warmupDocs,
       timeoutMs: options.timeoutMs,
       ...chunkSettings,

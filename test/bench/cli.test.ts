@@ -7,7 +7,6 @@ const given = (options: Partial<RawOptions>): RawOptions => ({
   overlap: 50,
   workers: 1,
   apiNodes: 1,
-  batchSize: 100,
   timeout: 300,
   runs: 5,
   ...options,
@@ -38,6 +37,17 @@ describe('resolveOptions', () => {
     });
     expect(resolveOptions(given({ scenario: 'sustained', rate: 1000, duration: 5 }), {}).docs).toBe(5000);
     expect(() => resolveOptions(given({ scenario: 'sustained', docs: 10 }), {})).toThrow(OptionsError);
+  });
+
+  it('sends one large document and a 1,000-document batch in memory', () => {
+    expect(resolveOptions(given({ scenario: 'memory' }), {})).toMatchObject({
+      docs: 1001,
+      batchSize: 1000,
+      bigDocumentMb: 50,
+      concurrency: 2,
+    });
+    expect(resolveOptions(given({ scenario: 'batch' }), {}).batchSize).toBe(100);
+    expect(() => resolveOptions(given({ scenario: 'memory', docs: 5 }), {})).toThrow(OptionsError);
   });
 
   it('picks the cluster target for several API nodes, and refuses up with them', () => {
