@@ -11,6 +11,7 @@ export const scenarios = [
   'chunkers',
   'copy',
   'extraction',
+  'all',
 ] as const;
 export type Scenario = (typeof scenarios)[number];
 
@@ -90,9 +91,17 @@ const defaults: Record<Scenario, { docs: number; concurrency: number }> = {
   copy: { docs: 2000, concurrency: 8 },
   chunkers: { docs: 0, concurrency: 1 },
   extraction: { docs: 0, concurrency: 1 },
+  // Each step of the suite takes its own scenario's defaults (see suite.ts).
+  all: { docs: 0, concurrency: 1 },
 };
 
+/** The defaults of --docs and --concurrency for a scenario. */
+export function scenarioDefaults(scenario: Scenario): { docs: number; concurrency: number } {
+  return defaults[scenario];
+}
+
 export const DEFAULT_RATE = 500;
+export const SUITE_THROUGHPUT_RATE = 1000;
 export const DEFAULT_DURATION_SECONDS = 60;
 export const DEFAULT_WARMUP_DOCS = 200;
 export const DEFAULT_BATCH_SIZE = 100;
@@ -126,12 +135,18 @@ export function resolveOptions(
       'the reference scenario runs against a stack of its own with one API process (--target up)',
     );
   }
+  if (chosen === 'all' && (raw.url || raw.docs !== undefined)) {
+    throw new OptionsError(
+      'all runs every scenario on stacks of its own, each at its default size: no --url, no --docs',
+    );
+  }
   if (raw.url && (chosen === 'copy' || chosen === 'chunkers' || chosen === 'extraction')) {
     throw new OptionsError(
       `the ${chosen} scenario runs in-process or on a Postgres of its own: --url has no use`,
     );
   }
-  const rate = raw.rate ?? DEFAULT_RATE;
+  // all: --rate is the offered rate of its throughput step (issue 7's 1,000/s unless given).
+  const rate = raw.rate ?? (chosen === 'all' ? SUITE_THROUGHPUT_RATE : DEFAULT_RATE);
   const durationSeconds = raw.duration ?? DEFAULT_DURATION_SECONDS;
   const docs =
     chosen === 'sustained'
@@ -207,6 +222,8 @@ Scenarios:
   chunkers       MB/s of each chunking strategy and of LangChain's RecursiveCharacterTextSplitter, same text
   copy           chunk rows through ingestd's insert path vs a plain COPY of the same rows
   extraction     detection + extraction per format and chunking, in-process
+  all            every scenario above but extraction, each on a fresh stack at its defaults, sustained at
+                 500/s and at --rate (default 1,000/s) for --duration, then one table of every target
 
 Without --url the bench starts its own durable Postgres and Redis, one API process and --workers worker
 processes (--target up), or N API nodes behind nginx (--target cluster, the default when --api-nodes > 1),

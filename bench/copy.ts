@@ -236,6 +236,8 @@ export async function runCopy(settings: CopySettings, cleanup: Cleanup): Promise
     max: settings.concurrency,
     application_name: 'ingestd-bench-copy',
   });
+  // pg-pool's end() resolves before its sockets close: a server stopping meanwhile must not crash us.
+  pool.on('error', () => {});
   cleanup.add('close copy pool', () => pool.end());
   await migrate(pool, pino({ level: 'warn' }, pino.destination(2)));
   await pool.query(`CREATE TABLE ${SCRATCH_TABLE} (LIKE chunks INCLUDING ALL)`);

@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     max: Number(process.env.PG_POOL_MAX ?? 4),
     application_name: 'bench-reference',
   });
+  pool.on('error', (error) => process.stderr.write(`idle postgres client failed: ${error.message}\n`));
   await ensureReferenceTable(pool);
   const app = buildReferenceServer(pool, {
     windowMs: Number(process.env.GROUP_COMMIT_MS ?? 2),

@@ -22,6 +22,7 @@ import {
 } from './end-to-end-report.js';
 import { describeMachine, formatRows, type Machine, machineLine } from './format.js';
 import { type ReferenceMeasurement, referenceProblems, referenceRows, runReference } from './reference.js';
+import { COULD_NOT_RUN, suiteSteps, suiteTable } from './suite.js';
 import { openTarget, type Target } from './target.js';
 import { type Check, checksOf, GUIDE, ISSUE7, type Row, verdictLine } from './targets.js';
 
@@ -147,10 +148,12 @@ async function runScenario(
       };
     }
     case 'extraction':
-      throw new Error('extraction runs on its own (see main)');
+    case 'all':
+      throw new Error(`${options.scenario} runs on its own (see main)`);
     default:
       break;
   }
+  const { scenario } = options;
   process.stderr.write(
     options.target === 'url'
       ? `bench: connecting to ${options.url}...\n`
@@ -165,13 +168,13 @@ async function runScenario(
       workers: options.workers,
       workerConcurrency: options.workerConcurrency,
       connections: options.concurrency,
-      deferWorkers: options.scenario === 'reference',
+      deferWorkers: scenario === 'reference',
       onUnexpectedExit,
     },
     cleanup,
   );
   onServices(target);
-  if (options.scenario === 'reference') {
+  if (scenario === 'reference') {
     const measurement = await runReference(
       target,
       {
@@ -200,7 +203,7 @@ async function runScenario(
   const measurement = await runEndToEnd(
     target,
     {
-      scenario: options.scenario,
+      scenario,
       docs: options.docs,
       concurrency: options.concurrency,
       rate: options.scenario === 'sustained' ? options.rate : null,
@@ -249,6 +252,113 @@ function printReport(options: BenchOptions, machine: Machine, outcome: Outcome, 
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+/**
+ * The step running now: its cleanup, its abort (a signal, or one of its processes dying, stops
+ * it), and its services for a forced exit. Each step of `all` gets its own: a crash ends that step
+ * only; a signal ends the suite (`interrupted`).
+ */
+interface Running {
+  cleanup: Cleanup;
+  abort: AbortController;
+  target: Target | undefined;
+  interrupted: boolean;
+}
+
+function newStep(running: Running): void {
+  running.cleanup = new Cleanup();
+  running.abort = new AbortController();
+  // Every request in flight listens for the abort: thousands at once are expected, not a leak.
+  setMaxListeners(0, running.abort.signal);
+}
+
+/** Runs one scenario on its own cleanup; resolves with its outcome (or throws what stopped it). */
+async function runOnce(options: BenchOptions, running: Running): Promise<Outcome> {
+  const { abort } = running;
+  try {
+    const outcome = await runScenario(options, running.cleanup, abort, (opened) => {
+      running.target = opened;
+    });
+    abort.signal.throwIfAborted();
+    return outcome;
+  } finally {
+    process.stderr.write('bench: cleaning up...\n');
+    await running.cleanup.run();
+    running.target = undefined;
+  }
+}
+
+/** Why a scenario stopped: an abort says why in its reason (its stack adds nothing). */
+function failureMessage(error: unknown, abort: AbortController): string {
+  return abort.signal.aborted
+    ? (abort.signal.reason as Error).message
+    : ((error as Error).stack ?? String(error));
+}
+
+/** all: each step in turn, its report printed as it ends, then one table and one verdict. */
+async function runAll(
+  options: BenchOptions,
+  machine: Machine,
+  startedAt: string,
+  running: Running,
+): Promise<number> {
+  const done: { label: string; rows: Row[]; json: unknown }[] = [];
+  const problems: string[] = [];
+  const checks: Check[] = [];
+  for (const step of suiteSteps(options)) {
+    process.stderr.write(`bench: all: ${step.label}\n`);
+    if (running.interrupted) break;
+    newStep(running);
+    try {
+      const outcome = await runOnce(step.options, running);
+      const verdict = verdictLine(checksOf(outcome.rows), outcome.problems);
+      printReport(step.options, machine, outcome, verdict);
+      done.push({
+        label: step.label,
+        rows: outcome.rows,
+        json: jsonResult(machine, startedAt, outcome, verdict),
+      });
+      checks.push(
+        ...checksOf(outcome.rows).map((check) => ({ ...check, figure: `${step.label}: ${check.figure}` })),
+      );
+      problems.push(...outcome.problems.map((problem) => `${step.label}: ${problem}`));
+    } catch (error) {
+      if (running.interrupted) throw error;
+      const message = failureMessage(error, running.abort);
+      process.stderr.write(`bench: ${step.label} failed: ${message}\n`);
+      const reason = message.split('\n')[0] ?? message;
+      problems.push(`${step.label} could not run (${reason})`);
+      done.push({
+        label: step.label,
+        rows: [{ figure: COULD_NOT_RUN, measured: reason }],
+        json: { error: message },
+      });
+    }
+  }
+  const verdict = verdictLine(checks, problems);
+  process.stdout.write(
+    [
+      '',
+      'ingestd benchmark: all (every target beside the step that judges it)',
+      machineLine(machine),
+      '',
+      suiteTable(done),
+      '',
+      verdict,
+      '',
+    ].join('\n'),
+  );
+  writeJson(options.jsonFile, {
+    scenario: 'all',
+    startedAt,
+    machine,
+    steps: done.map(({ label, json }) => ({ label, result: json })),
+    checks,
+    problems,
+    verdict,
+  });
+  return problems.length > 0 ? 1 : 0;
+}
+
 async function main(): Promise<number> {
   const options = parseArguments(process.argv);
   const startedAt = new Date().toISOString();
@@ -266,17 +376,19 @@ async function main(): Promise<number> {
     }
   }
 
-  const cleanup = new Cleanup();
-  const abort = new AbortController();
-  // Every request in flight listens for the abort: thousands at once are expected, not a leak.
-  setMaxListeners(0, abort.signal);
-  let target: Target | undefined;
+  const running: Running = {
+    cleanup: new Cleanup(),
+    abort: new AbortController(),
+    target: undefined,
+    interrupted: false,
+  };
+  newStep(running);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
     if (signals > 1) {
       // The services run in their own process groups; do not leave them behind on a forced exit.
-      for (const each of target?.processes() ?? []) {
+      for (const each of running.target?.processes() ?? []) {
         try {
           process.kill(each.pid, 'SIGKILL');
         } catch {
@@ -287,31 +399,23 @@ async function main(): Promise<number> {
       process.exit(130);
     }
     process.stderr.write(`bench: ${signal}: stopping and cleaning up (again to force)\n`);
-    abort.abort(new Error(`interrupted by ${signal}`));
-    void cleanup.run().finally(() => process.exit(130));
+    running.interrupted = true;
+    running.abort.abort(new Error(`interrupted by ${signal}`));
+    void running.cleanup.run().finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
   try {
-    const outcome = await runScenario(options, cleanup, abort, (opened) => {
-      target = opened;
-    });
-    abort.signal.throwIfAborted();
+    if (options.scenario === 'all') return await runAll(options, machine, startedAt, running);
+    const outcome = await runOnce(options, running);
     const verdict = verdictLine(checksOf(outcome.rows), outcome.problems);
     printReport(options, machine, outcome, verdict);
     writeJson(options.jsonFile, jsonResult(machine, startedAt, outcome, verdict));
     return outcome.problems.length > 0 ? 1 : 0;
   } catch (error) {
-    // An abort (signal, or a process dying) says why in its reason; its stack adds nothing.
-    const message = abort.signal.aborted
-      ? (abort.signal.reason as Error).message
-      : ((error as Error).stack ?? String(error));
-    process.stderr.write(`bench failed: ${message}\n`);
+    process.stderr.write(`bench failed: ${failureMessage(error, running.abort)}\n`);
     return 1;
-  } finally {
-    process.stderr.write('bench: cleaning up...\n');
-    await cleanup.run();
   }
 }
 

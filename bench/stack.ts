@@ -53,6 +53,7 @@ export async function createBenchKey(databaseUrl: string): Promise<string> {
     max: 1,
     application_name: 'ingestd-bench-setup',
   });
+  pool.on('error', () => {});
   try {
     const { key } = await createApiKey(pool, { tenantId: BENCH_TENANT, scopes: apiKeyScopes, name: 'bench' });
     return key;

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { type RawOptions, resolveOptions } from '../../bench/cli.js';
+import { suiteSteps, suiteTable } from '../../bench/suite.js';
+import { check } from '../../bench/targets.js';
+
+const raw: RawOptions = {
+  words: 1000,
+  size: 500,
+  overlap: 50,
+  workers: 1,
+  apiNodes: 1,
+  timeout: 300,
+  runs: 5,
+};
+
+describe('suiteSteps', () => {
+  it('runs every target-judging scenario at its defaults, sustained at 500/s and at 1,000/s', () => {
+    const steps = suiteSteps(resolveOptions({ ...raw, scenario: 'all', duration: 60 }, {}));
+    expect(steps.map((step) => step.label)).toEqual([
+      'chunkers',
+      'copy',
+      'reference',
+      'single',
+      'batch',
+      'memory',
+      'sustained 500/s',
+      'sustained 1,000/s',
+    ]);
+    const byLabel = new Map(steps.map((step) => [step.label, step.options]));
+    expect(byLabel.get('single')).toMatchObject({ scenario: 'single', docs: 2000, concurrency: 20 });
+    expect(byLabel.get('batch')).toMatchObject({ docs: 20_000, batchSize: 100 });
+    expect(byLabel.get('memory')).toMatchObject({ docs: 1001, batchSize: 1000, concurrency: 2 });
+    expect(byLabel.get('sustained 500/s')).toMatchObject({ rate: 500, docs: 30_000, concurrency: 256 });
+    expect(byLabel.get('sustained 1,000/s')).toMatchObject({ rate: 1000, docs: 60_000 });
+  });
+
+  it('offers --rate in the throughput step, and keeps the reference on one API process', () => {
+    const steps = suiteSteps(
+      resolveOptions({ ...raw, scenario: 'all', rate: 1200, duration: 10, apiNodes: 3 }, {}),
+    );
+    expect(steps.at(-1)?.options).toMatchObject({ rate: 1200, docs: 12_000, target: 'cluster', apiNodes: 3 });
+    expect(steps.find((step) => step.label === 'reference')?.options).toMatchObject({
+      target: 'up',
+      apiNodes: 1,
+    });
+  });
+
+  it('refuses --url and --docs', () => {
+    expect(() => resolveOptions({ ...raw, scenario: 'all', url: 'http://h:1' }, {})).toThrow();
+    expect(() => resolveOptions({ ...raw, scenario: 'all', docs: 10 }, {})).toThrow();
+  });
+});
+
+describe('suiteTable', () => {
+  it('keeps only judged rows, under their step', () => {
+    const table = suiteTable([
+      {
+        label: 'copy',
+        rows: [
+          { figure: 'rows', measured: '6,000' },
+          { figure: 'ingestd / COPY', measured: '40 %', issue: check('issue 7', '>= 50 %', false) },
+        ],
+      },
+    ]);
+    expect(table).toContain('ingestd / COPY');
+    expect(table).toContain('not met');
+    expect(table).not.toContain('6,000');
+  });
+});
