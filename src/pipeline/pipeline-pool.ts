@@ -45,7 +45,9 @@ export class PipelinePool {
       minThreads: 1,
       maxThreads: options.threads,
       idleTimeout: 30_000,
-      resourceLimits: { maxOldGenerationSizeMb: options.heapMb },
+      // A small young generation per thread: documents are processed one at a time, and each
+      // isolate's nursery otherwise adds tens of MB of resident memory per thread.
+      resourceLimits: { maxOldGenerationSizeMb: options.heapMb, maxYoungGenerationSizeMb: 8 },
     });
   }
 
