@@ -305,7 +305,10 @@ function sustainedRateCheck(result: EndToEndMeasurement, perSec: number | null):
     : check('issue 7', target, false);
 }
 
-/** Issue 7's latency targets hold at 500 docs/s offered: judged by a sustained run offering at least that. */
+/**
+ * Issue 7's latency targets hold at 500 docs/s offered: judged by a sustained run offering that;
+ * one offering more can show them met, not missed.
+ */
 function atRateCheck(result: EndToEndMeasurement, target: string, met: boolean | null): Check | undefined {
   if (result.settings.scenario !== 'sustained') {
     return result.settings.scenario === 'single'
@@ -313,8 +316,15 @@ function atRateCheck(result: EndToEndMeasurement, target: string, met: boolean |
       : undefined;
   }
   const rate = result.settings.rate ?? 0;
-  if (rate < ISSUE7.latencyRatePerSec)
+  if (rate < ISSUE7.latencyRatePerSec) {
     return check('issue 7', target, null, `offered ${formatNumber(rate)}/s`);
+  }
+  // Met at a higher rate is met at 500/s; missed at a higher rate says nothing about 500/s.
+  if (rate > ISSUE7.latencyRatePerSec) {
+    return met
+      ? check('issue 7', target, true, `at ${formatNumber(rate)}/s`)
+      : check('issue 7', target, null, `offered ${formatNumber(rate)}/s`);
+  }
   return check('issue 7', target, met);
 }
 

@@ -84,18 +84,20 @@ export function checksOf(rows: readonly Row[]): Check[] {
  * One line of verdict: per source, how many judged targets were met and which were not; plus the
  * correctness problems, which fail a run whatever the speed.
  */
-export function verdictLine(checks: readonly Check[], problems: readonly string[]): string {
+export function verdictLine(
+  checks: readonly Check[],
+  problems: readonly string[],
+  options: { listMissed: boolean } = { listMissed: true },
+): string {
   const part = (source: Check['source']) => {
     const judged = checks.filter((check) => check.source === source && check.status !== 'not judged');
     if (judged.length === 0) return `${source}: nothing judged`;
     const missed = judged.filter((check) => check.status === 'not met');
-    return missed.length === 0
-      ? `${source}: all ${judged.length} met`
-      : `${source}: ${judged.length - missed.length} of ${judged.length} met (not met: ${[
-          ...new Set(
-            missed.map((check) => (check.figure ? `${check.figure} ${check.target}` : check.target)),
-          ),
-        ].join('; ')})`;
+    if (missed.length === 0) return `${source}: all ${judged.length} met`;
+    if (!options.listMissed) return `${source}: ${judged.length - missed.length} of ${judged.length} met`;
+    return `${source}: ${judged.length - missed.length} of ${judged.length} met (not met: ${[
+      ...new Set(missed.map((check) => (check.figure ? `${check.figure} ${check.target}` : check.target))),
+    ].join('; ')})`;
   };
   const correctness = problems.length === 0 ? 'no errors, nothing lost' : problems.join('; ');
   const pass = problems.length === 0 ? 'PASS' : 'FAIL';
