@@ -222,8 +222,9 @@ Scenarios:
   chunkers       MB/s of each chunking strategy and of LangChain's RecursiveCharacterTextSplitter, same text
   copy           chunk rows through ingestd's insert path vs a plain COPY of the same rows
   extraction     detection + extraction per format and chunking, in-process
-  all            every scenario above but extraction, each on a fresh stack at its defaults, sustained at
-                 500/s and at --rate (default 1,000/s) for --duration, then one table of every target
+  all            chunkers, copy, reference, single, batch, mixed-formats, memory, then sustained at 500/s and
+                 at --rate (default 1,000/s) for --duration: each on a fresh stack at its defaults, then one
+                 table of every target beside the step that judges it
 
 Without --url the bench starts its own durable Postgres and Redis, one API process and --workers worker
 processes (--target up), or N API nodes behind nginx (--target cluster, the default when --api-nodes > 1),

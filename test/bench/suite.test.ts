@@ -22,6 +22,7 @@ describe('suiteSteps', () => {
       'reference',
       'single',
       'batch',
+      'mixed-formats',
       'memory',
       'sustained 500/s',
       'sustained 1,000/s',
