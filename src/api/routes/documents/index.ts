@@ -38,7 +38,7 @@ import {
   uploadQuery,
   versionListResponse,
 } from './schemas.js';
-import { readMultipartUpload, readRawUpload } from './upload.js';
+import { RawBody, readMultipartUpload, readRawUpload } from './upload.js';
 
 const documentsCursor = z.object({ before: z.uuid() });
 const chunksCursor = z.object({ version: z.number().int().min(1), after: z.number().int().min(-1) });
@@ -111,7 +111,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
     uploads.addContentTypeParser(
       '*',
       { parseAs: 'buffer', bodyLimit: config.MAX_UPLOAD_BYTES },
-      (_request, body, done) => done(null, body),
+      (_request, body, done) => done(null, new RawBody(body as Buffer)),
     );
     uploads.withTypeProvider<ZodTypeProvider>().post(
       '',
@@ -140,8 +140,8 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         if (request.isMultipart()) {
           const upload = await readMultipartUpload(request);
           document = toUploadedDocument(upload, upload.fields, context);
-        } else if (Buffer.isBuffer(request.body)) {
-          const upload = readRawUpload(request, request.body);
+        } else if (request.body instanceof RawBody) {
+          const upload = readRawUpload(request, request.body.bytes);
           document = toUploadedDocument(upload, upload.fields, context);
         } else {
           if (request.validationError) throw request.validationError;

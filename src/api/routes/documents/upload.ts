@@ -55,6 +55,15 @@ export async function readMultipartUpload(request: FastifyRequest): Promise<Uplo
   return { bytes: file.bytes, contentType: file.contentType, fields: parseFields(fields, 'body') };
 }
 
+/**
+ * A raw upload's bytes as the body parser hands them on. Wrapped, not a bare Buffer: the route's
+ * JSON schema still looks at the body, and a strict object schema given a Buffer walks (and
+ * names, in its error) every one of its millions of indices: 5 s and 1.5 GB for 10 MB.
+ */
+export class RawBody {
+  constructor(readonly bytes: Buffer) {}
+}
+
 /** A raw body: the bytes are the document, its Content-Type the declared type, fields in the query. */
 export function readRawUpload(request: FastifyRequest, body: Buffer): Upload {
   return {
