@@ -27,8 +27,8 @@ export interface ProcessedDocument {
 
 /**
  * detect -> extract -> chunk, on bytes already in memory. No I/O; throws DocumentError for input
- * it cannot process. Runs inside a pipeline thread (see pipeline-pool.ts), never on the event loop
- * of a process that serves requests or renews job locks.
+ * it cannot process. Runs inside a pipeline thread (see pipeline-pool.ts); only small plain text
+ * and Markdown run on the caller's event loop.
  */
 export async function processDocument(input: PipelineInput): Promise<ProcessedDocument> {
   const started = performance.now();

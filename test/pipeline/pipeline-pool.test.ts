@@ -72,3 +72,19 @@ describe('PipelinePool', () => {
     expect((await threads.run(input('still serving'))).chunks).toHaveLength(1);
   }, 60_000);
 });
+
+describe('small plain text', () => {
+  it('is processed on the calling thread, with the same result and failures as a thread gives', async () => {
+    const threads = pool({ threads: 1 });
+    const small = await threads.run(
+      input(numberedWords(1000), { chunking: { strategy: 'words', size: 500, overlap: 50 } }),
+    );
+    expect(small.chunks.map((chunk) => chunk.wordCount)).toEqual([500, 500, 100]);
+    // No thread was needed for it.
+    expect(threads.threadTasks).toBe(0);
+    await expect(threads.run(input('   '))).rejects.toMatchObject({ code: 'empty', retryable: false });
+    // A bigger text, or a binary format, still goes to a thread.
+    await threads.run(input(numberedWords(20_000)));
+    expect(threads.threadTasks).toBe(1);
+  });
+});
