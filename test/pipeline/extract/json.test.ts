@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { extractorFor } from '../../../src/pipeline/extract/index.js';
+import { jsonDepth } from '../../../src/pipeline/extract/json.js';
 import { readFixture } from '../../fixtures/read-fixture.js';
 import { expectDocumentError, limits, timed } from './helpers.js';
 
@@ -48,5 +50,40 @@ describe('extractJson', () => {
   it('fails invalid JSON as corrupt and an empty object as empty', async () => {
     await expectDocumentError(extractJson(Buffer.from('{"a": 1,}'), limits()), 'corrupt');
     await expectDocumentError(extractJson(Buffer.from('{}'), limits()), 'empty');
+  });
+});
+
+describe('jsonDepth', () => {
+  /** The plain character-by-character scan the fast one must agree with. */
+  function slowDepth(text: string): number {
+    let depth = 0;
+    let deepest = 0;
+    let inString = false;
+    for (let index = 0; index < text.length; index++) {
+      const code = text.charCodeAt(index);
+      if (inString) {
+        if (code === 0x5c) index++;
+        else if (code === 0x22) inString = false;
+      } else if (code === 0x22) inString = true;
+      else if (code === 0x7b || code === 0x5b) deepest = Math.max(deepest, ++depth);
+      else if (code === 0x7d || code === 0x5d) depth--;
+    }
+    return deepest;
+  }
+
+  it('agrees with a character-by-character scan on any JSON, escapes and all', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 12 }), (value) => {
+        const text = JSON.stringify(value);
+        expect(jsonDepth(text)).toBe(slowDepth(text));
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom('"', '\\', '[', ']', '{', '}', 'a') }), (text) => {
+        expect(jsonDepth(text)).toBe(slowDepth(text));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
