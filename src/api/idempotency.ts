@@ -43,7 +43,16 @@ export async function withIdempotencyKey(
   app: FastifyInstance,
   request: FastifyRequest,
   reply: FastifyReply,
-  options: { fingerprint: Buffer; ttlMs: number; location?: (body: unknown) => string | undefined },
+  options: {
+    fingerprint: Buffer;
+    ttlMs: number;
+    location?: (body: unknown) => string | undefined;
+    /**
+     * The new documents the request creates. When it takes over a claim whose node died, they
+     * get that claim's ids, so documents it may have committed are not stored a second time.
+     */
+    documents?: NewDocument[];
+  },
   work: () => Promise<IdempotentResponse>,
 ): Promise<FastifyReply> {
   const header = request.headers['idempotency-key'];
@@ -61,10 +70,12 @@ export async function withIdempotencyKey(
     );
   }
   const key = { tenantId: request.tenantId, key: header };
+  const fresh = (options.documents ?? []).filter((document) => document.externalId === null);
   const claim = await claimIdempotencyKey(app.db, {
     ...key,
     requestHash: options.fingerprint,
     ttlMs: options.ttlMs,
+    documentIds: fresh.map((document) => document.id),
   });
   switch (claim.kind) {
     case 'replay':
@@ -84,6 +95,7 @@ export async function withIdempotencyKey(
         'a request with this Idempotency-Key is still running',
       );
     case 'claimed':
+      for (const [i, document] of fresh.entries()) document.id = claim.documentIds[i] ?? document.id;
       break;
   }
   let response: IdempotentResponse;

@@ -58,7 +58,9 @@ export interface DocumentView {
 /**
  * Creates documents and their first versions in one statement (one round trip, one commit for a
  * whole batch). Returns once the rows are durable. One document goes with scalar parameters, so
- * its bytes travel in binary; inside arrays pg would send them as hex text, twice the size.
+ * its bytes travel in binary; inside arrays pg would send them as hex text, twice the size. An id
+ * that exists already is skipped: a keyed retry re-sends the ids of a run whose node died after
+ * committing them (see claimIdempotencyKey).
  */
 export async function insertDocuments(pool: Queryable, documents: readonly NewDocument[]): Promise<void> {
   const [only] = documents;
@@ -69,10 +71,12 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
       text: `WITH new_document AS (
          INSERT INTO documents (id, tenant_id, source, external_id, status, latest_version, content_hash, metadata)
          VALUES ($1, $2, $3, $4, 'queued', 1, $8::bytea, $5::jsonb)
+         ON CONFLICT (id) DO NOTHING
        )
        INSERT INTO document_versions (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content,
                                       chunking, status, request_id, filename)
-       VALUES ($1, 1, $2, $8::bytea, $6, octet_length($7::bytea), $7::bytea, $9::jsonb, 'queued', $10, $11)`,
+       VALUES ($1, 1, $2, $8::bytea, $6, octet_length($7::bytea), $7::bytea, $9::jsonb, 'queued', $10, $11)
+       ON CONFLICT (document_id, version) DO NOTHING`,
       values: [
         only.id,
         only.tenantId,
@@ -102,13 +106,15 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
      ), new_documents AS (
        INSERT INTO documents (id, tenant_id, source, external_id, status, latest_version, content_hash, metadata)
        SELECT id, tenant_id, source, external_id, 'queued', 1, content_hash, metadata::jsonb FROM input
+       ON CONFLICT (id) DO NOTHING
      )
      INSERT INTO document_versions
        (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content, chunking, status, request_id,
         filename)
      SELECT id, 1, tenant_id, content_hash, content_type, octet_length(raw_content), raw_content, chunking::jsonb,
             'queued', request_id, filename
-     FROM input`,
+     FROM input
+     ON CONFLICT (document_id, version) DO NOTHING`,
     values: [
       documents.map((d) => d.id),
       documents.map((d) => d.tenantId),

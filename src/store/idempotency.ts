@@ -4,7 +4,8 @@ import type { Pool } from './pool.js';
 const ABANDONED_AFTER_SECONDS = 60;
 
 export type KeyClaim =
-  | { kind: 'claimed' }
+  /** `documentIds`: the ids to create: the caller's, or those of an abandoned earlier claim. */
+  | { kind: 'claimed'; documentIds: string[] }
   | { kind: 'replay'; statusCode: number; response: unknown }
   | { kind: 'mismatch' }
   | { kind: 'in_progress' };
@@ -16,21 +17,28 @@ export type KeyClaim =
  */
 export async function claimIdempotencyKey(
   pool: Pool,
-  key: { tenantId: string; key: string; requestHash: Buffer; ttlMs: number },
+  key: { tenantId: string; key: string; requestHash: Buffer; ttlMs: number; documentIds: readonly string[] },
 ): Promise<KeyClaim> {
-  const claimed = await pool.query(
-    `INSERT INTO idempotency_keys (tenant_id, key, request_hash, expires_at)
-     VALUES ($1, $2, $3, now() + make_interval(secs => $4 / 1000.0))
+  // An abandoned claim of the same request keeps its document ids: its documents may be
+  // committed already, and the retry must land on them rather than make new ones.
+  const claimed = await pool.query<{ documentIds: string[] }>(
+    `INSERT INTO idempotency_keys (tenant_id, key, request_hash, expires_at, document_ids)
+     VALUES ($1, $2, $3, now() + make_interval(secs => $4 / 1000.0), $6::uuid[])
      ON CONFLICT (tenant_id, key) DO UPDATE
        SET request_hash = EXCLUDED.request_hash, status_code = NULL, response = NULL, created_at = now(),
-           expires_at = EXCLUDED.expires_at
+           expires_at = EXCLUDED.expires_at,
+           document_ids = CASE
+             WHEN idempotency_keys.expires_at >= now() AND idempotency_keys.request_hash = EXCLUDED.request_hash
+               AND cardinality(idempotency_keys.document_ids) = cardinality(EXCLUDED.document_ids)
+             THEN idempotency_keys.document_ids ELSE EXCLUDED.document_ids END
        WHERE idempotency_keys.expires_at < now()
           OR (idempotency_keys.status_code IS NULL
               AND idempotency_keys.created_at < now() - make_interval(secs => $5))
-     RETURNING 1`,
-    [key.tenantId, key.key, key.requestHash, key.ttlMs, ABANDONED_AFTER_SECONDS],
+     RETURNING document_ids::text[] AS "documentIds"`,
+    [key.tenantId, key.key, key.requestHash, key.ttlMs, ABANDONED_AFTER_SECONDS, key.documentIds],
   );
-  if (claimed.rowCount === 1) return { kind: 'claimed' };
+  const row = claimed.rows[0];
+  if (row) return { kind: 'claimed', documentIds: row.documentIds };
   const { rows } = await pool.query<{ requestHash: Buffer; statusCode: number | null; response: unknown }>(
     `SELECT request_hash AS "requestHash", status_code AS "statusCode", response
      FROM idempotency_keys WHERE tenant_id = $1 AND key = $2`,

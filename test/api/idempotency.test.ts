@@ -83,4 +83,34 @@ describe('Idempotency-Key', () => {
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().error.code).toBe('invalid_idempotency_key');
   });
+
+  it('a retry after the first node died between its commit and its answer lands on the same documents', async () => {
+    // The dead node's state: documents committed, the key still "in progress" past the lease.
+    const first = await post({ content: 'committed, never answered' }, 'key-crash');
+    await post(
+      { documents: [{ content: 'batch one' }, { content: 'batch two' }] },
+      'key-crash-batch',
+      '/api/v1/documents/batch',
+    );
+    await ctx.pool.query(
+      `UPDATE idempotency_keys SET status_code = NULL, response = NULL, created_at = now() - interval '10 minutes'
+       WHERE key IN ('key-crash', 'key-crash-batch')`,
+    );
+    const before = await documentCount();
+
+    const retry = await post({ content: 'committed, never answered' }, 'key-crash');
+    expect(retry.statusCode).toBe(202);
+    expect(retry.json().id).toBe(first.json().id);
+    const batchRetry = await post(
+      { documents: [{ content: 'batch one' }, { content: 'batch two' }] },
+      'key-crash-batch',
+      '/api/v1/documents/batch',
+    );
+    expect(batchRetry.statusCode).toBe(207);
+    expect(batchRetry.json().accepted).toBe(2);
+    expect(await documentCount()).toBe(before);
+    // And the key now answers with the stored response.
+    const replay = await post({ content: 'committed, never answered' }, 'key-crash');
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+  });
 });

@@ -151,7 +151,12 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           app,
           request,
           reply,
-          { fingerprint: documentsFingerprint([document]), ttlMs, location: (body) => locationOf(body) },
+          {
+            fingerprint: documentsFingerprint([document]),
+            ttlMs,
+            location: (body) => locationOf(body),
+            documents: [document],
+          },
           async () => {
             const outcome = await groupCommit.submit(document);
             return { statusCode: outcome.duplicate ? 200 : 202, body: outcome };
@@ -215,23 +220,29 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         .update(documentsFingerprint(accepted))
         .update(JSON.stringify(items.filter((item) => item.error)))
         .digest();
-      return withIdempotencyKey(app, request, reply, { fingerprint, ttlMs }, async () => {
-        const outcomes = await commitAndEnqueue(handoff, accepted);
-        outcomes.forEach((outcome, i) => {
-          const item = acceptedItems[i];
-          if (!item) return;
-          Object.assign(item, {
-            status: outcome.duplicate ? 200 : 202,
-            id: outcome.id,
-            version: outcome.version,
+      return withIdempotencyKey(
+        app,
+        request,
+        reply,
+        { fingerprint, ttlMs, documents: accepted },
+        async () => {
+          const outcomes = await commitAndEnqueue(handoff, accepted);
+          outcomes.forEach((outcome, i) => {
+            const item = acceptedItems[i];
+            if (!item) return;
+            Object.assign(item, {
+              status: outcome.duplicate ? 200 : 202,
+              id: outcome.id,
+              version: outcome.version,
+            });
+            if (outcome.duplicate) item.duplicate = true;
           });
-          if (outcome.duplicate) item.duplicate = true;
-        });
-        return {
-          statusCode: 207,
-          body: { accepted: accepted.length, rejected: items.length - accepted.length, items },
-        };
-      });
+          return {
+            statusCode: 207,
+            body: { accepted: accepted.length, rejected: items.length - accepted.length, items },
+          };
+        },
+      );
     },
   );
 
