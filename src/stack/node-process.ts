@@ -87,7 +87,8 @@ export class NodeProcess {
     const logFd = openSync(this.options.logFile, 'a');
     const child = spawn(process.execPath, [this.options.cliPath, ...args], {
       env: { ...this.options.env, [portVariable]: String(port) },
-      stdio: ['ignore', logFd, logFd],
+      // The IPC channel tells the node when this process is gone, however it died (see shutdown.ts).
+      stdio: ['ignore', logFd, logFd, 'ipc'],
       detached: this.options.detached,
     });
     closeSync(logFd);
