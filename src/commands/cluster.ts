@@ -50,7 +50,8 @@ export async function runCluster(
   });
   onShutdownSignals(logger, config.SHUTDOWN_GRACE_MS + EXTRA_STOP_GRACE_MS, () => cluster.stop());
   let developmentKey: string | undefined;
-  if (config.AUTH_REQUIRED) {
+  // Only in a private database: a real one gets its keys from `ingestd keys create`.
+  if (config.AUTH_REQUIRED && !config.DATABASE_URL) {
     const pool = createPool(
       { connectionString: cluster.databaseUrl, max: 1, applicationName: 'ingestd-cluster' },
       logger,

@@ -30,7 +30,10 @@ export async function runUp(config: Config, logger: Logger): Promise<void> {
     let developmentKey: string | undefined;
     try {
       await migrate(pool, logger);
-      if (config.AUTH_REQUIRED) developmentKey = await ensureDevelopmentKey(pool, config.DATA_DIR);
+      // Only in a private database: a real one gets its keys from `ingestd keys create`.
+      if (config.AUTH_REQUIRED && !config.DATABASE_URL) {
+        developmentKey = await ensureDevelopmentKey(pool, config.DATA_DIR);
+      }
     } finally {
       await pool.end();
     }
@@ -52,6 +55,8 @@ export async function runUp(config: Config, logger: Logger): Promise<void> {
         { keyFile: `${config.DATA_DIR}/development-api-key` },
         `development API key (tenant default, every scope): ${developmentKey}`,
       );
+    } else if (config.AUTH_REQUIRED) {
+      logger.info('API keys are required: make one with `ingestd keys create --tenant T`');
     } else {
       logger.warn('AUTH_REQUIRED=false: every caller is the default tenant with every scope');
     }

@@ -6,6 +6,7 @@ import { DocumentError } from '../errors.js';
 import { detectContentType } from './detect.js';
 import { type PipelineInput, type ProcessedDocument, processDocument } from './process.js';
 import type { ThreadOutcome } from './thread.js';
+import { countTokens } from './tokenize.js';
 
 /**
  * Small plain-text and Markdown documents are processed on the calling thread: at 8 KB the
@@ -17,8 +18,9 @@ export const INLINE_MAX_BYTES = 64 * 1024;
 const INLINE_TYPES = new Set(['text/plain', 'text/markdown']);
 
 async function runsInline(input: PipelineInput): Promise<boolean> {
-  if (input.bytes.length > INLINE_MAX_BYTES || input.bytes.length === 0) return false;
+  // A re-chunk brings its text and no bytes.
   if (input.extracted) return input.extracted.text.length <= INLINE_MAX_BYTES;
+  if (input.bytes.length > INLINE_MAX_BYTES || input.bytes.length === 0) return false;
   try {
     // Reads signatures only (a zip's directory is bounded by the 64 KB), so it is safe here.
     const type = await detectContentType(
@@ -78,6 +80,9 @@ export class PipelinePool {
   private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly options: PipelinePoolOptions) {
+    // Inline documents count tokens on this thread: build the tables now (~100 ms), not while
+    // the first document holds the event loop.
+    countTokens('warm up');
     this.piscina = new Piscina({
       filename: threadFile(),
       minThreads: 1,

@@ -1,10 +1,12 @@
-import { isDataRejectedError } from '../errors.js';
+import { isTransientError } from '../errors.js';
 import type { NewDocument, VersionOutcome } from '../store/documents.js';
 import { commitAndEnqueue, type HandoffDeps } from './handoff.js';
 
 export interface GroupCommitOptions {
   /** Most documents committed by one statement. Default 256 */
   maxDocuments?: number;
+  /** Most content bytes committed by one statement. Default 4 MiB */
+  maxBytes?: number;
   /** Most commits in flight at once (each on its own connection). Default 2 */
   maxInFlight?: number;
 }
@@ -23,13 +25,19 @@ interface Waiting {
  * quiet), and the busier it gets the larger the groups, which is when it pays.
  *
  * Documents with an externalId may be new versions of earlier ones; they take the versioning
- * path one by one. A group the database refuses for its data (one bad row) is retried one
+ * path one by one. So do large documents and binary uploads: a group travels as text arrays (a
+ * Buffer as hex, twice its size), while one document alone travels in binary. A group that
+ * fails for any reason but a passing one (a row the database refuses, say) is retried one
  * document at a time, so only the bad one fails.
  */
+
+/** Documents above this size are committed on their own, in binary. */
+const GROUPED_DOCUMENT_MAX_BYTES = 256 * 1024;
 export class GroupCommit {
   private waiting: Waiting[] = [];
   private inFlight = 0;
   private readonly maxDocuments: number;
+  private readonly maxBytes: number;
   private readonly maxInFlight: number;
 
   constructor(
@@ -37,12 +45,17 @@ export class GroupCommit {
     options: GroupCommitOptions = {},
   ) {
     this.maxDocuments = options.maxDocuments ?? 256;
+    this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
     this.maxInFlight = options.maxInFlight ?? 2;
   }
 
   /** Commits the document (with others arriving meanwhile) and enqueues its job. */
   submit(document: NewDocument): Promise<VersionOutcome> {
-    if (document.externalId !== null) {
+    const alone =
+      document.externalId !== null ||
+      document.contentText === undefined ||
+      document.content.length > GROUPED_DOCUMENT_MAX_BYTES;
+    if (alone) {
       return commitAndEnqueue(this.deps, [document]).then(([outcome]) => outcome as VersionOutcome);
     }
     return new Promise((resolve, reject) => {
@@ -53,13 +66,24 @@ export class GroupCommit {
 
   private flush(): void {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
-      const group = this.waiting.splice(0, this.maxDocuments);
+      const group = this.takeGroup();
       this.inFlight++;
       this.commitGroup(group).finally(() => {
         this.inFlight--;
         this.flush();
       });
     }
+  }
+
+  private takeGroup(): Waiting[] {
+    let bytes = 0;
+    let count = 0;
+    for (const waiting of this.waiting) {
+      bytes += waiting.document.content.length;
+      if (count > 0 && (count >= this.maxDocuments || bytes > this.maxBytes)) break;
+      count++;
+    }
+    return this.waiting.splice(0, count);
   }
 
   private async commitGroup(group: Waiting[]): Promise<void> {
@@ -70,8 +94,9 @@ export class GroupCommit {
       );
       for (const [i, waiting] of group.entries()) waiting.resolve(outcomes[i] as VersionOutcome);
     } catch (error) {
-      if (group.length > 1 && isDataRejectedError(error)) {
-        // One row spoilt the statement: commit each on its own so only that one fails.
+      if (group.length > 1 && !isTransientError(error)) {
+        // One row spoilt the statement (or the statement itself could not be built): commit
+        // each on its own so only a bad one fails.
         await Promise.all(
           group.map((waiting) =>
             commitAndEnqueue(this.deps, [waiting.document]).then(

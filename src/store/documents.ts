@@ -136,8 +136,8 @@ const documentViewColumns = `
   d.id, d.tenant_id AS "tenantId", v.status, v.version, d.current_version AS "currentVersion",
   d.source, d.external_id AS "externalId", v.content_type AS "contentType", v.detected_type AS "detectedType",
   v.filename, v.bytes,
-  CASE WHEN v.content_type LIKE 'message/external-body%' THEN convert_from(v.raw_content, 'UTF8')
-       ELSE v.source_url END AS "sourceUrl",
+  coalesce(v.source_url, CASE WHEN v.content_type LIKE 'message/external-body%'
+                              THEN convert_from(v.raw_content, 'UTF8') END) AS "sourceUrl",
   v.chunk_count AS "chunkCount", d.metadata, v.error_code AS "errorCode", v.error_message AS "errorMessage",
   v.queued_at AS "queuedAt", v.started_at AS "startedAt", v.extracted_at AS "extractedAt",
   v.chunked_at AS "chunkedAt", v.completed_at AS "completedAt", d.created_at AS "createdAt", d.updated_at AS "updatedAt"`;

@@ -326,7 +326,9 @@ export async function countUnfinishedVersions(pool: Pool, tenantId: string): Pro
 
 /**
  * Replaces a by-reference version's URL with the bytes fetched from it, so retries and re-drives
- * process the same bytes without fetching again. The URL is kept in source_url.
+ * process the same bytes without fetching again. The URL is kept in source_url. Only a version
+ * still by reference and not completed is touched: a late second delivery's fetch cannot
+ * overwrite the bytes a completed version's text came from.
  */
 export async function storeFetchedContent(
   pool: Pool,
@@ -337,7 +339,8 @@ export async function storeFetchedContent(
     `UPDATE document_versions
      SET raw_content = $3::bytea, bytes = octet_length($3::bytea), content_type = $4, source_url = $5,
          filename = coalesce(filename, $6), updated_at = now()
-     WHERE document_id = $1 AND version = $2`,
+     WHERE document_id = $1 AND version = $2 AND status <> 'completed'
+       AND content_type LIKE 'message/external-body%'`,
     [ref.documentId, ref.version, fetched.bytes, fetched.contentType, fetched.url, fetched.filename],
   );
 }

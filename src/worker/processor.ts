@@ -47,7 +47,11 @@ async function fetchByReference(deps: ProcessorDeps, ref: VersionRef, url: strin
   const fetched = await fetchDocument(url, deps.fetch);
   const content = {
     bytes: fetched.bytes,
-    contentType: fetched.contentType?.slice(0, 200) || 'application/octet-stream',
+    // The reference type is ours: a server answering with it must not make this a reference again.
+    contentType:
+      fetched.contentType && !isExternalBody(fetched.contentType)
+        ? fetched.contentType.slice(0, 200)
+        : 'application/octet-stream',
     filename: fetched.filename ?? null,
   };
   await storeFetchedContent(deps.pool, ref, { url, ...content });

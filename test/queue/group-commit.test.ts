@@ -92,4 +92,38 @@ describe('group commit', () => {
     ]);
     expect(rows).toHaveLength(3);
   });
+
+  it('caps a group by bytes, and commits big documents and binary uploads on their own', async () => {
+    const statements: number[] = [];
+    const pool = context.app.db;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    const counting = new Proxy(pool, {
+      get(target, property, receiver) {
+        if (property !== 'query') return Reflect.get(target, property, receiver);
+        return (...args: unknown[]) => {
+          const values = (args[1] ?? (args[0] as { values?: unknown[] }).values ?? []) as unknown[];
+          statements.push(Array.isArray(values[0]) ? values[0].length : 1);
+          return query(...args);
+        };
+      },
+    });
+    const commit = new GroupCommit(
+      {
+        pool: counting,
+        queue: context.app.documentQueue,
+        metrics: context.app.metrics,
+        logger: silentLogger,
+      },
+      { maxInFlight: 1, maxBytes: 1024 * 1024 },
+    );
+    const medium = Array.from({ length: 12 }, (_, i) => document(`${'m'.repeat(200 * 1024)} ${i}`));
+    const big = document('b'.repeat(300 * 1024));
+    const binary = { ...document('binary'), contentText: undefined };
+    await Promise.all([...medium, big, binary].map((d) => commit.submit(d)));
+    // 14 documents: the first medium alone, the rest of them in groups of at most 1 MiB (5 each),
+    // the big and the binary one alone.
+    expect(statements.reduce((sum, n) => sum + n, 0)).toBe(14);
+    expect(Math.max(...statements)).toBeLessThanOrEqual(5);
+    expect(statements.filter((n) => n === 1).length).toBeGreaterThanOrEqual(3);
+  });
 });

@@ -38,7 +38,8 @@ export interface AuthPluginOptions {
 
 /** Query parameters that look like credentials: a key in a URL ends up in logs and histories. */
 const CREDENTIAL_PARAMS = new Set(['api_key', 'apikey', 'api-key', 'key', 'token', 'access_token']);
-const CACHE_LIMIT = 10_000;
+const FOUND_CACHE_LIMIT = 10_000;
+const MISSED_CACHE_LIMIT = 1_000;
 
 /**
  * The scope a route needs, from one table so the whole policy reads in one place. Routes outside
@@ -66,21 +67,31 @@ function presentedKey(request: FastifyRequest): string | undefined {
 /**
  * API keys: identifies the caller in onRequest (the rate limiter, a route-level onRequest hook,
  * keys on it) and enforces in preParsing, after the rate limiter and before any body is read,
- * so failed attempts are rate limited per IP too and an unauthenticated upload is refused
- * unread. Keys are cached briefly in-process: a revoked key stops working within `cacheMs`.
+ * so failed attempts count against the per-IP budget and an unauthenticated upload is refused
+ * unread. A made-up key still costs one indexed lookup by prefix (misses are cached too). Keys are cached briefly in-process: a revoked key stops working within `cacheMs`.
  */
 const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) => {
   app.decorateRequest('tenantId', DEFAULT_TENANT);
   app.decorateRequest('caller', null);
-  const cache = new Map<string, { key: StoredApiKey | undefined; expires: number }>();
+  // Found keys and misses are cached apart: a flood of made-up prefixes can only churn the
+  // small miss cache, never push real keys out and send every genuine request to Postgres.
+  const found = new Map<string, { key: StoredApiKey; expires: number }>();
+  const missed = new Map<string, number>();
   const touched = new Map<string, number>();
 
+  const remember = <V>(cache: Map<string, V>, limit: number, prefix: string, value: V) => {
+    if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
+    cache.set(prefix, value);
+  };
+
   const lookUp = async (prefix: string): Promise<StoredApiKey | undefined> => {
-    const cached = cache.get(prefix);
-    if (cached && cached.expires > Date.now()) return cached.key;
+    const hit = found.get(prefix);
+    if (hit && hit.expires > Date.now()) return hit.key;
+    if ((missed.get(prefix) ?? 0) > Date.now()) return undefined;
     const key = await findApiKeyByPrefix(app.db, prefix);
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-    cache.set(prefix, { key, expires: Date.now() + options.cacheMs });
+    const expires = Date.now() + options.cacheMs;
+    if (key) remember(found, FOUND_CACHE_LIMIT, prefix, { key, expires });
+    else remember(missed, MISSED_CACHE_LIMIT, prefix, expires);
     return key;
   };
 

@@ -38,7 +38,8 @@ const tenantQuotaPlugin: FastifyPluginAsync<TenantQuotaOptions> = async (app, op
     return pending;
   };
 
-  app.addHook('preHandler', async (request, reply) => {
+  // Before the body is read: a tenant over its quota must not make us receive a 100 MB upload.
+  app.addHook('preParsing', async (request, reply) => {
     if (request.method !== 'POST' || !request.routeOptions.url?.startsWith('/api/v1/documents')) return;
     const count = await unfinished(request.tenantId);
     if (count < options.maxUnfinished) return;
