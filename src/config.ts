@@ -107,6 +107,11 @@ export const configSchema = z.object({
    * every caller is then the `default` tenant with every scope. Default true
    */
   AUTH_REQUIRED: z.preprocess(emptyAsUndefined, z.stringbool().default(true)),
+  /**
+   * The tenant whose admin keys may read platform-wide figures (GET /api/v1/stats counts every
+   * tenant's documents). Default default
+   */
+  OPERATOR_TENANT: z.string().min(1).default('default'),
   /** How long an API node trusts a looked-up key before asking Postgres again (a revocation's delay), in ms. Default 10000 */
   API_KEY_CACHE_MS: int(0, 3_600_000).default(10_000),
   /** Requests a minute one API key may make, across all API nodes; 0 turns rate limits off. Default 120000 */

@@ -142,6 +142,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(documentRoutes, { prefix: '/api/v1/documents', config });
   await app.register(chunkPreviewRoutes, { config });
   await app.register(dlqRoutes);
-  await app.register(statsRoutes);
+  await app.register(statsRoutes, { operatorTenant: config.OPERATOR_TENANT });
   return app;
 }

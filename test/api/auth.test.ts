@@ -120,13 +120,27 @@ describe('API keys', () => {
       const denied = await context.app.inject({ method: 'GET', url, headers: bearer(keys.aAll as string) });
       expect(denied.statusCode).toBe(403);
       expect(denied.json().error.details.required).toBe('admin');
-      const allowed = await context.app.inject({
-        method: 'GET',
-        url,
-        headers: bearer(keys.aAdmin as string),
-      });
-      expect(allowed.statusCode).toBe(200);
     }
+    const dlq = await context.app.inject({
+      method: 'GET',
+      url: '/api/v1/dlq',
+      headers: bearer(keys.aAdmin as string),
+    });
+    expect(dlq.statusCode).toBe(200);
+    // Platform-wide statistics: the operator tenant's admin keys only (OPERATOR_TENANT, default "default").
+    const otherTenantStats = await context.app.inject({
+      method: 'GET',
+      url: '/api/v1/stats',
+      headers: bearer(keys.aAdmin as string),
+    });
+    expect(otherTenantStats.statusCode).toBe(403);
+    const operator = await makeKey('default', ['admin']);
+    const operatorStats = await context.app.inject({
+      method: 'GET',
+      url: '/api/v1/stats',
+      headers: bearer(operator),
+    });
+    expect(operatorStats.statusCode).toBe(200);
     const adminGet = await context.app.inject({
       method: 'GET',
       url: `/api/v1/documents/${id}`,

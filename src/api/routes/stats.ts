@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { RequestError } from '../../errors.js';
 import {
   latestGauges,
   listProcessingMinutes,
@@ -101,9 +102,10 @@ const gaugeMaxAgeMs = 10 * 60_000;
 /**
  * GET /api/v1/stats: throughput, latency percentiles and error rate over a window, read from the
  * monitor role's per-minute rollups (so a 7-day window reads ~10k rows, not every sample), and
- * the newest queue and DLQ gauges, beside the design guide's targets.
+ * the newest queue and DLQ gauges, beside the design guide's targets. Platform-wide, so for the
+ * operator tenant's admin keys only (OPERATOR_TENANT).
  */
-export async function statsRoutes(app: FastifyInstance): Promise<void> {
+export async function statsRoutes(app: FastifyInstance, options: { operatorTenant: string }): Promise<void> {
   app.withTypeProvider<ZodTypeProvider>().get(
     '/api/v1/stats',
     {
@@ -111,10 +113,18 @@ export async function statsRoutes(app: FastifyInstance): Promise<void> {
         summary: 'Throughput, latency and error rate over a window, with queue and DLQ size',
         tags: ['stats'],
         querystring: z.object({ window: z.enum(['1h', '24h', '7d']).default('1h') }),
-        response: { 200: statsResponse, 400: errorResponse },
+        response: { 200: statsResponse, 400: errorResponse, 403: errorResponse },
       },
     },
     async (request) => {
+      // The figures cover every tenant: only the operator's admin keys may read them.
+      if (request.caller?.kind === 'key' && request.tenantId !== options.operatorTenant) {
+        throw new RequestError(
+          403,
+          'forbidden',
+          'platform statistics cover every tenant; they are for admin keys of the operator tenant',
+        );
+      }
       const { window } = request.query;
       const { ms, stepMinutes } = windows[window];
       // Whole minutes only: the current one is still open and not rolled up.
