@@ -25,7 +25,13 @@ export interface ProcessingSample {
   processingMs: number;
 }
 
-/** Inserts processing samples in one statement; value is the processing time in ms. */
+/**
+ * Inserts processing samples in one statement; value is the processing time in ms. Each row's
+ * `ts` is the database's clock at insert, not the worker's (the worker's time is kept in
+ * tags.finished_at): the monitor closes a minute 30 s after it ends by that same clock, so a
+ * sample flushed late (after an outage) or from a worker whose clock is behind still lands in an
+ * open minute instead of one already rolled up.
+ */
 export async function insertProcessingSamples(
   pool: Pool,
   samples: readonly ProcessingSample[],
@@ -33,8 +39,8 @@ export async function insertProcessingSamples(
   if (samples.length === 0) return;
   const rows = samples.map((sample) => ({
     value: sample.processingMs,
-    ts: sample.at.toISOString(),
     tags: {
+      finished_at: sample.at.toISOString(),
       outcome: sample.outcome,
       ...(sample.code ? { code: sample.code } : {}),
       tenant: sample.tenantId,
@@ -50,8 +56,8 @@ export async function insertProcessingSamples(
   }));
   await pool.query({
     name: 'insert-processing-samples',
-    text: `INSERT INTO metrics (name, value, ts, tags)
-     SELECT $1, s.value, s.ts, s.tags FROM jsonb_to_recordset($2::jsonb) AS s(value float8, ts timestamptz, tags jsonb)`,
+    text: `INSERT INTO metrics (name, value, tags)
+     SELECT $1, s.value, s.tags FROM jsonb_to_recordset($2::jsonb) AS s(value float8, tags jsonb)`,
     values: [PROCESSING_SAMPLE, JSON.stringify(rows)],
   });
 }

@@ -134,6 +134,10 @@ describe('processing samples, rollups and GET /api/v1/stats', () => {
       }),
     );
     await insertProcessingSamples(context.pool, samples);
+    // As if they had been written back then: rows are stamped with the database's clock at insert.
+    await context.pool.query(
+      `UPDATE metrics SET ts = (tags->>'finished_at')::timestamptz WHERE name = 'document_processed'`,
+    );
     // A sample in the current minute is not rolled up yet: its minute is still open.
     await insertProcessingSamples(context.pool, [sample({ at: new Date() })]);
 
@@ -263,5 +267,24 @@ describe('the processor and monitor roles', () => {
     } finally {
       await node.close();
     }
+  });
+});
+
+describe('a processing sample flushed late', () => {
+  let context: TestContext;
+  beforeAll(async () => {
+    context = await createTestApp();
+  });
+  afterAll(async () => context?.close());
+
+  it('is stamped with the time it reaches the database, so it lands in a minute not yet rolled up', async () => {
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60_000);
+    await insertProcessingSamples(context.pool, [sample({ at: tenMinutesAgo })]);
+    const { rows } = await context.pool.query<{ age: number; finished: string }>(
+      `SELECT extract(epoch FROM now() - ts)::float8 AS age, tags->>'finished_at' AS finished
+       FROM metrics WHERE name = 'document_processed'`,
+    );
+    expect(rows[0]?.age).toBeLessThan(5);
+    expect(rows[0]?.finished).toBe(tenMinutesAgo.toISOString());
   });
 });
