@@ -8,6 +8,14 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 
 const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
 
+/** A comma-separated setting as its items, trimmed, empty ones dropped. */
+export function commaList(setting: string): string[] {
+  return setting
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
+}
+
 /**
  * Every setting ingestd reads, with its default. Parsed once at start-up; a bad value stops the
  * process with a message naming the variable (see `loadConfig`).
@@ -136,7 +144,7 @@ export const configSchema = z.object({
     .default('')
     .refine((list) => {
       try {
-        parseAllowlist(list.split(',').filter((entry) => entry.trim()));
+        parseAllowlist(commaList(list));
         return true;
       } catch {
         return false;
@@ -147,7 +155,9 @@ export const configSchema = z.object({
     .string()
     .default('80,443')
     .refine(
-      (list) => list.split(',').every((port) => /^\d{1,5}$/.test(port.trim()) && Number(port) <= 65535),
+      (list) =>
+        commaList(list).length > 0 &&
+        commaList(list).every((port) => /^\d{1,5}$/.test(port) && Number(port) <= 65535),
       {
         message: 'comma-separated port numbers',
       },
@@ -190,10 +200,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 /** URL ingestion's policy and limits as fetchDocument and validateFetchUrl take them. */
 export function fetchSettings(config: Config) {
   return {
-    allow: config.FETCH_ALLOWLIST.split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean),
-    allowedPorts: config.FETCH_ALLOWED_PORTS.split(',').map((port) => Number(port.trim())),
+    allow: commaList(config.FETCH_ALLOWLIST),
+    allowedPorts: commaList(config.FETCH_ALLOWED_PORTS).map(Number),
     maxBytes: config.FETCH_MAX_BYTES,
     timeoutMs: config.FETCH_TIMEOUT_MS,
   };

@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Config } from '../config.js';
+import { type Config, commaList } from '../config.js';
 import { type Logger, loggerOptions } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { registerJsonBodyParser } from './json-body.js';
@@ -39,10 +39,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** A comma-separated setting as a list; undefined when empty. */
 function listOf(setting: string): string[] | undefined {
-  const items = setting
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
+  const items = commaList(setting);
   return items.length > 0 ? items : undefined;
 }
 

@@ -1,5 +1,4 @@
-import type { Config } from '../config.js';
-import { ConfigError } from '../config.js';
+import { type Config, ConfigError, commaList } from '../config.js';
 import type { Logger } from '../logger.js';
 import {
   type ApiKeyScope,
@@ -26,10 +25,7 @@ async function withPool<T>(config: Config, logger: Logger, work: (pool: Pool) =>
 
 /** "ingest,read" as scopes, or a ConfigError naming the bad one. */
 export function parseScopes(list: string): ApiKeyScope[] {
-  const scopes = list
-    .split(',')
-    .map((scope) => scope.trim())
-    .filter(Boolean);
+  const scopes = commaList(list);
   const unknown = scopes.filter((scope) => !(apiKeyScopes as readonly string[]).includes(scope));
   if (scopes.length === 0 || unknown.length > 0) {
     throw new ConfigError(`--scopes: expected a comma-separated list of ${apiKeyScopes.join(', ')}`);

@@ -17,21 +17,22 @@ import { countTokens } from './tokenize.js';
 export const INLINE_MAX_BYTES = 64 * 1024;
 const INLINE_TYPES = new Set(['text/plain', 'text/markdown']);
 
-async function runsInline(input: PipelineInput): Promise<boolean> {
+/** The input to run inline (with its detected type, so it is not detected twice), or undefined. */
+async function inlineInput(input: PipelineInput): Promise<PipelineInput | undefined> {
   // A re-chunk brings its text and no bytes.
-  if (input.extracted) return input.extracted.text.length <= INLINE_MAX_BYTES;
-  if (input.bytes.length > INLINE_MAX_BYTES || input.bytes.length === 0) return false;
+  if (input.extracted) return input.extracted.text.length <= INLINE_MAX_BYTES ? input : undefined;
+  if (input.bytes.length > INLINE_MAX_BYTES || input.bytes.length === 0) return undefined;
   try {
     // Reads signatures only (a zip's directory is bounded by the 64 KB), so it is safe here.
-    const type = await detectContentType(
+    const detectedType = await detectContentType(
       input.bytes,
       input.declaredType,
       input.filename ?? undefined,
       input.limits,
     );
-    return INLINE_TYPES.has(type);
+    return INLINE_TYPES.has(detectedType) ? { ...input, detectedType } : undefined;
   } catch {
-    return false; // let the thread path report it, as it always has
+    return undefined; // let the thread path report it, as it always has
   }
 }
 
@@ -95,7 +96,8 @@ export class PipelinePool {
   }
 
   async run(input: PipelineInput): Promise<ProcessedDocument> {
-    if (await runsInline(input)) return processInline(input);
+    const inline = await inlineInput(input);
+    if (inline) return processInline(inline);
     await this.acquire();
     try {
       return await this.runNow(input);

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { DocumentError } from '../errors.js';
 import { type Chunk, type ChunkingSettings, chunkText } from './chunk/index.js';
-import { charsetOf, detectContentType } from './detect.js';
+import { charsetOf, detectContentType, type SupportedContentType } from './detect.js';
 import { extractorFor } from './extract/index.js';
 import type { ExtractedText, ExtractLimits } from './extract/types.js';
 
@@ -14,6 +14,8 @@ export interface PipelineInput {
   limits: ExtractLimits;
   /** Text extracted earlier (a re-chunk): detection and extraction are skipped. */
   extracted?: ExtractedText;
+  /** What the bytes are, when the caller has detected it already: detection is skipped. */
+  detectedType?: SupportedContentType;
 }
 
 export interface ProcessedDocument {
@@ -35,12 +37,9 @@ export async function processDocument(input: PipelineInput): Promise<ProcessedDo
   let detectedType = input.declaredType;
   let extracted = input.extracted;
   if (!extracted) {
-    const type = await detectContentType(
-      input.bytes,
-      input.declaredType,
-      input.filename ?? undefined,
-      input.limits,
-    );
+    const type =
+      input.detectedType ??
+      (await detectContentType(input.bytes, input.declaredType, input.filename ?? undefined, input.limits));
     detectedType = type;
     extracted = await extractorFor(type)(input.bytes, input.limits, {
       charset: charsetOf(input.declaredType),

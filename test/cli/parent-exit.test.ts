@@ -2,18 +2,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createTestConfig, eventually } from '../helpers/context.js';
+import { isAlive } from '../helpers/processes.js';
 
 const cli = fileURLToPath(new URL('../../dist/src/cli.js', import.meta.url));
-
-/** Whether a process with this pid still exists. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('a node started with an IPC channel (as ingestd cluster starts them)', () => {
   it('shuts down by itself when its parent is SIGKILLed', async () => {
@@ -35,12 +26,12 @@ describe('a node started with an IPC channel (as ingestd cluster starts them)', 
     const workerPid = await new Promise<number>((resolve) =>
       parent.stdout.once('data', (data: Buffer) => resolve(Number(String(data).trim()))),
     );
-    expect(alive(workerPid)).toBe(true);
+    expect(isAlive(workerPid)).toBe(true);
     // Give the worker time to start before its parent disappears.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     parent.kill('SIGKILL');
     await eventually(
-      async () => (alive(workerPid) ? undefined : true),
+      async () => (isAlive(workerPid) ? undefined : true),
       30_000,
       'the orphaned worker to exit',
     );

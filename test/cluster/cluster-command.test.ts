@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTools } from '../../src/stack/binaries.js';
 import { exited, stopChild } from '../../src/stack/child-process.js';
 import { eventually } from '../helpers/context.js';
+import { isAlive } from '../helpers/processes.js';
 import { cli } from './cluster-harness.js';
 
 // `ingestd cluster` as an operator runs it: its own Postgres and Redis under DATA_DIR, nginx in
@@ -36,15 +37,6 @@ const waitForLine = (what: string, test: (line: LogLine) => boolean, timeoutMs =
     timeoutMs,
     what,
   );
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GroupCommit } from '../../src/queue/group-commit.js';
+import { GroupCommit, type GroupCommitOptions } from '../../src/queue/group-commit.js';
 import type { NewDocument } from '../../src/store/documents.js';
 import { createTestApp, silentLogger, type TestContext } from '../helpers/context.js';
 
@@ -29,28 +29,33 @@ function document(content: string, metadata: Record<string, unknown> = {}): NewD
   };
 }
 
+/** A GroupCommit on the test app whose every query is shown to `watch` first. */
+function watchedGroupCommit(
+  options: GroupCommitOptions,
+  watch: (args: unknown[]) => void = () => {},
+): GroupCommit {
+  const pool = context.app.db;
+  const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+  const watched = new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property !== 'query') return Reflect.get(target, property, receiver);
+      return (...args: unknown[]) => {
+        watch(args);
+        return query(...args);
+      };
+    },
+  });
+  return new GroupCommit(
+    { pool: watched, queue: context.app.documentQueue, metrics: context.app.metrics, logger: silentLogger },
+    options,
+  );
+}
+
 describe('group commit', () => {
   it('commits concurrent documents in groups, each answered with its own outcome, jobs enqueued', async () => {
     const statements: string[] = [];
-    const pool = context.app.db;
-    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    const counting = new Proxy(pool, {
-      get(target, property, receiver) {
-        if (property !== 'query') return Reflect.get(target, property, receiver);
-        return (...args: unknown[]) => {
-          statements.push(String(args[0]).slice(0, 40));
-          return query(...args);
-        };
-      },
-    });
-    const commit = new GroupCommit(
-      {
-        pool: counting,
-        queue: context.app.documentQueue,
-        metrics: context.app.metrics,
-        logger: silentLogger,
-      },
-      { maxInFlight: 1 },
+    const commit = watchedGroupCommit({ maxInFlight: 1 }, (args) =>
+      statements.push(String(args[0]).slice(0, 40)),
     );
     const documents = Array.from({ length: 50 }, (_, i) => document(`text ${i} ünïcode`));
     const outcomes = await Promise.all(documents.map((d) => commit.submit(d)));
@@ -70,15 +75,7 @@ describe('group commit', () => {
   });
 
   it('retries a group the database refuses one by one, so only the bad document fails', async () => {
-    const commit = new GroupCommit(
-      {
-        pool: context.app.db,
-        queue: context.app.documentQueue,
-        metrics: context.app.metrics,
-        logger: silentLogger,
-      },
-      { maxInFlight: 1 },
-    );
+    const commit = watchedGroupCommit({ maxInFlight: 1 });
     // jsonb cannot hold \u0000: Postgres refuses that row's data (22P05).
     const bad = document('bad', { note: 'nul \u0000 here' });
     const good = [document('good 1'), document('good 2'), document('good 3')];
@@ -95,27 +92,10 @@ describe('group commit', () => {
 
   it('caps a group by bytes, and commits big documents and binary uploads on their own', async () => {
     const statements: number[] = [];
-    const pool = context.app.db;
-    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
-    const counting = new Proxy(pool, {
-      get(target, property, receiver) {
-        if (property !== 'query') return Reflect.get(target, property, receiver);
-        return (...args: unknown[]) => {
-          const values = (args[1] ?? (args[0] as { values?: unknown[] }).values ?? []) as unknown[];
-          statements.push(Array.isArray(values[0]) ? values[0].length : 1);
-          return query(...args);
-        };
-      },
+    const commit = watchedGroupCommit({ maxInFlight: 1, maxBytes: 1024 * 1024 }, (args) => {
+      const values = (args[1] ?? (args[0] as { values?: unknown[] }).values ?? []) as unknown[];
+      statements.push(Array.isArray(values[0]) ? values[0].length : 1);
     });
-    const commit = new GroupCommit(
-      {
-        pool: counting,
-        queue: context.app.documentQueue,
-        metrics: context.app.metrics,
-        logger: silentLogger,
-      },
-      { maxInFlight: 1, maxBytes: 1024 * 1024 },
-    );
     const medium = Array.from({ length: 12 }, (_, i) => document(`${'m'.repeat(200 * 1024)} ${i}`));
     const big = document('b'.repeat(300 * 1024));
     const binary = { ...document('binary'), contentText: undefined };
