@@ -46,6 +46,14 @@ export function serviceEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv 
   return { ...process.env, LOG_LEVEL: 'warn', ...extra, AUTH_REQUIRED: 'true' };
 }
 
+/**
+ * Extra node flags for the api and worker processes, from BENCH_NODE_ARGS (space-separated), e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them: NODE_OPTIONS refuses --cpu-prof.
+ */
+function serviceNodeArgs(): string[] {
+  return (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 /** A key with every scope, made directly in the database (as `ingestd keys create` does). */
 export async function createBenchKey(databaseUrl: string): Promise<string> {
   const pool = new pg.Pool({
@@ -160,7 +168,7 @@ export async function startUpTarget(options: UpTargetOptions, cleanup: Cleanup):
   const services: ServiceProcess[] = [];
   const startService = (name: string, role: ProcessRole, args: string[], extraEnv: NodeJS.ProcessEnv) => {
     // Own process group: a Ctrl-C reaches only us, and we stop the services in order.
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(process.execPath, [...serviceNodeArgs(), cliPath, ...args], {
       env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

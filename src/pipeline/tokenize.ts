@@ -41,20 +41,24 @@ const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 
 /** Longer pieces are rare and unlikely to repeat; caching them would only hold memory. */
 const MAX_CACHED_PIECE_LENGTH = 64;
-/** Pieces cached per tokenizer: at most half of this power-of-two table, a few MB at most. */
-const PIECE_TABLE_SIZE = 1 << 18;
-
+/** Slots of the piece table (a power of two); it starts over when half are used. */
+const PIECE_TABLE_SLOTS = 1 << 17;
 /**
- * What is known of each piece (its token count, and where its tokens end, for the `tokens`
- * strategy), looked up by the piece's characters where they lie in the text: an open-addressing
- * table hashed with FNV-1a over UTF-16 code units. A Map would need the piece as a string first,
- * and creating and hashing a substring per piece cost more than the rest of the pass together.
+ * Int32s per slot: the piece's hash (0: free), its length and tokens (length << 8 | tokens), then
+ * its characters, two UTF-16 units an Int32, when it has at most INLINE_UNITS of them, or else
+ * its offset in the arena. A cached piece has at most 64 units, so at most 192 UTF-8 bytes and as
+ * many tokens: 8 bits hold them.
  */
+const SLOT_WIDTH = 8;
+const INLINE_UNITS = (SLOT_WIDTH - 2) * 2;
+
 class PieceTable {
-  /** '' marks a free slot (no piece is empty). */
-  private keys: string[] = PieceTable.freeKeys();
-  private cuts: (Int32Array | null)[] = PieceTable.freeCuts();
-  private readonly counts = new Int32Array(PIECE_TABLE_SIZE);
+  private slots = new Int32Array(PIECE_TABLE_SLOTS * SLOT_WIDTH);
+  /** Every cached piece's characters, one after another. */
+  private arena = new Uint16Array(1 << 16);
+  private arenaUsed = 0;
+  /** Token ends inside multi-token pieces, by slot: only the `tokens` strategy asks for them. */
+  private cuts = new Map<number, Int32Array>();
   private used = 0;
   /** The piece tokens() last looked up (slot, text, range), for tokenCuts() right after it. */
   private last = -1;
@@ -74,7 +78,7 @@ class PieceTable {
     this.lastText = text;
     this.lastStart = start;
     this.lastEnd = end;
-    return this.counts[this.last] as number;
+    return (this.slots[this.last * SLOT_WIDTH + 1] as number) & 0xff;
   }
 
   /** Where each token of a piece of several tokens ends but the last (see cutsOfPiece). */
@@ -84,10 +88,10 @@ class PieceTable {
     // first: comparing two equal texts that are different strings would read them whole.)
     const same = start === this.lastStart && end === this.lastEnd && text === this.lastText;
     const slot = same ? this.last : this.slotOf(text, start, end);
-    let cuts = this.cuts[slot] ?? null;
-    if (cuts === null) {
-      cuts = this.cutsOf(this.keys[slot] as string);
-      this.cuts[slot] = cuts;
+    let cuts = this.cuts.get(slot);
+    if (cuts === undefined) {
+      cuts = this.cutsOf(text.slice(start, end));
+      this.cuts.set(slot, cuts);
     }
     return cuts;
   }
@@ -97,38 +101,65 @@ class PieceTable {
     const length = end - start;
     let hash = 0x811c9dc5;
     for (let at = start; at < end; at++) hash = Math.imul(hash ^ text.charCodeAt(at), 0x01000193);
-    const mask = PIECE_TABLE_SIZE - 1;
-    let slot = hash & mask;
-    for (let key = this.keys[slot] as string; key !== ''; key = this.keys[slot] as string) {
-      if (key.length === length) {
+    hash |= 1; // never 0, which marks a free slot
+    const mask = PIECE_TABLE_SLOTS - 1;
+    const slots = this.slots;
+    const arena = this.arena;
+    let slot = (hash ^ (hash >>> 17)) & mask;
+    for (let base = slot * SLOT_WIDTH; slots[base] !== 0; base = slot * SLOT_WIDTH) {
+      if (slots[base] === hash && (slots[base + 1] as number) >>> 8 === length) {
         let at = 0;
-        while (at < length && key.charCodeAt(at) === text.charCodeAt(start + at)) at++;
+        if (length <= INLINE_UNITS) {
+          while (
+            at < length &&
+            (((slots[base + 2 + (at >>> 1)] as number) >>> ((at & 1) << 4)) & 0xffff) ===
+              text.charCodeAt(start + at)
+          )
+            at++;
+        } else {
+          const offset = slots[base + 2] as number;
+          while (at < length && arena[offset + at] === text.charCodeAt(start + at)) at++;
+        }
         if (at === length) return slot;
       }
       slot = (slot + 1) & mask;
     }
-    if (this.used >= PIECE_TABLE_SIZE >>> 1) {
+    if (this.used >= PIECE_TABLE_SLOTS >>> 1) {
       // Full enough that probes get long: start over rather than grow without bound.
-      this.keys = PieceTable.freeKeys();
-      this.cuts = PieceTable.freeCuts();
+      this.slots.fill(0);
+      this.arenaUsed = 0;
+      this.cuts.clear();
       this.used = 0;
       this.lastText = '';
-      slot = hash & mask;
+      slot = (hash ^ (hash >>> 17)) & mask;
     }
-    const piece = text.slice(start, end);
-    this.keys[slot] = piece;
-    this.counts[slot] = this.countOf(piece);
-    this.cuts[slot] = null;
+    const base = slot * SLOT_WIDTH;
+    slots[base] = hash;
+    slots[base + 1] = (length << 8) | this.countOf(text.slice(start, end));
+    if (length <= INLINE_UNITS) {
+      for (let at = 0; at < length; at += 2) {
+        const high = at + 1 < length ? text.charCodeAt(start + at + 1) << 16 : 0;
+        slots[base + 2 + (at >>> 1)] = high | text.charCodeAt(start + at);
+      }
+    } else {
+      slots[base + 2] = this.store(text, start, end);
+    }
     this.used++;
     return slot;
   }
 
-  private static freeKeys(): string[] {
-    return new Array<string>(PIECE_TABLE_SIZE).fill('');
-  }
-
-  private static freeCuts(): (Int32Array | null)[] {
-    return new Array<Int32Array | null>(PIECE_TABLE_SIZE).fill(null);
+  /** Copies text[start, end) into the arena, growing it when full; returns where it went. */
+  private store(text: string, start: number, end: number): number {
+    const offset = this.arenaUsed;
+    if (offset + (end - start) > this.arena.length) {
+      const bigger = new Uint16Array(this.arena.length * 2);
+      bigger.set(this.arena.subarray(0, offset));
+      this.arena = bigger;
+    }
+    const arena = this.arena;
+    for (let at = start; at < end; at++) arena[offset + at - start] = text.charCodeAt(at);
+    this.arenaUsed = offset + (end - start);
+    return offset;
   }
 }
 

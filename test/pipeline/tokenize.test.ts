@@ -9,6 +9,17 @@ import { countTokens, encodeTokens, splitPatternOf, TokenizedText } from '../../
 import { edgyText, proseText, unicodeText } from './chunk/arbitraries.js';
 import { referenceTokens } from './chunk/oracles.js';
 
+/** A seeded PRNG (mulberry32), so the search for colliding pieces is the same every run. */
+function mulberry(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 const PLAIN = { disallowedSpecial: new Set<string>() };
 
 describe('countTokens', () => {
@@ -45,6 +56,60 @@ describe('countTokens', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('the piece cache', () => {
+  it('counts pieces of every cached length exactly, also after it fills and starts over', () => {
+    // 70,000 distinct letter runs of 1 to 64 characters (inline in a slot up to 12, in the arena
+    // beyond), more than the table holds before it starts over (65,536), each counted twice.
+    const letters = 'abcdefghijklmnopqrstuvwxyzéß中文';
+    const pieces: string[] = [];
+    for (let i = 0; pieces.length < 70_000; i++) {
+      let word = '';
+      for (let n = i; word.length < 1 + (i % 64); n = Math.floor(n / letters.length) + i)
+        word += letters[n % letters.length];
+      pieces.push(word);
+    }
+    expect(new Set(pieces).size).toBeGreaterThan(66_000);
+    const text = ` ${pieces.join(' ')}`;
+    for (let round = 0; round < 2; round++) {
+      for (let at = 0; at < pieces.length; at += 5_000) {
+        const slice = ` ${pieces.slice(at, at + 5_000).join(' ')}`;
+        expect(countTokens(slice)).toBe(referenceTokens(slice, 'cl100k_base'));
+      }
+    }
+    expect(countTokens(text)).toBe(referenceTokens(text, 'cl100k_base'));
+  });
+
+  it('tells apart pieces whose hashes collide', () => {
+    // The table's hash (FNV-1a over UTF-16 units, low bit set); equal hashes and lengths share a
+    // probe sequence, so only the characters' comparison can tell such pieces apart.
+    const hashOf = (piece: string) => {
+      let hash = 0x811c9dc5;
+      for (let at = 0; at < piece.length; at++) hash = Math.imul(hash ^ piece.charCodeAt(at), 0x01000193);
+      return hash | 1;
+    };
+    const random = mulberry(7);
+    for (const length of [8, 20]) {
+      // Birthday bound: a few hundred thousand random pieces give a colliding pair of different counts.
+      const seen = new Map<number, string>();
+      let pair: [string, string] | undefined;
+      while (pair === undefined) {
+        let piece = ' ';
+        while (piece.length < length) piece += String.fromCharCode(97 + Math.floor(random() * 26));
+        const other = seen.get(hashOf(piece));
+        if (
+          other !== undefined &&
+          other !== piece &&
+          countTokens(other) !== referenceTokens(piece, 'cl100k_base')
+        )
+          pair = [other, piece];
+        else seen.set(hashOf(piece), piece);
+      }
+      for (const piece of [...pair, ...pair])
+        expect(countTokens(piece)).toBe(referenceTokens(piece, 'cl100k_base'));
+    }
   });
 });
 
