@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { type Chunk, chunkingSettings } from '../pipeline/chunk/settings.js';
 import { defaultExtractLimits } from '../pipeline/extract/types.js';
-import type { PipelinePool } from '../pipeline/pipeline-pool.js';
+import { INLINE_MAX_BYTES, type PipelinePool } from '../pipeline/pipeline-pool.js';
 import {
   PROCESSING_QUEUE,
   type ProcessVersionPayload,
@@ -66,7 +66,12 @@ async function fetchByReference(deps: ProcessorDeps, ref: VersionRef, url: strin
 export async function processVersion(
   deps: ProcessorDeps,
   payload: ProcessVersionPayload,
-  attempt: { number: number; isLast: boolean },
+  attempt: {
+    number: number;
+    isLast: boolean;
+    /** Times the job was delivered, stalls included (BullMQ's attemptsStarted). Default: number. */
+    deliveries?: number;
+  },
 ): Promise<ProcessOutcome> {
   const { pool, metrics } = deps;
   const ref = { documentId: payload.documentId, version: payload.version };
@@ -81,8 +86,12 @@ export async function processVersion(
     chunkMs: 0,
     format: undefined as string | undefined,
   };
+  const deliveries = Math.max(attempt.deliveries ?? attempt.number, 1);
+  let marked: boolean | undefined;
   try {
-    const claimed = await claimVersion(pool, ref);
+    // Versions a thread will take (larger ones) are marked processing, so the state can be seen.
+    const claimed = await claimVersion(pool, ref, INLINE_MAX_BYTES);
+    marked = claimed?.marked;
     if (!claimed) {
       logger.debug('version already completed or deleted; nothing to do');
       return 'skipped';
@@ -117,6 +126,9 @@ export async function processVersion(
     const storeStarted = performance.now();
     const stored = await completeVersion(pool, ref, {
       tenantId: claimed.tenantId,
+      marked: claimed.marked,
+      deliveries,
+      processingMs: performance.now() - started,
       detectedType,
       extracted,
       chunking,
@@ -169,6 +181,7 @@ export async function processVersion(
         stack: error.stack,
         retryable: !permanent,
         attempts: attempt.number,
+        unmarkedAttempts: marked === false ? deliveries : 0,
       });
       metrics.documentsFailed.inc({ code });
       deps.samples?.record({
@@ -255,6 +268,7 @@ export function createProcessorWorker(
       return processVersion(deps, payload, {
         number: job.attemptsMade + 1,
         isLast: job.attemptsMade + 1 >= maxAttempts,
+        deliveries: job.attemptsStarted,
       });
     },
     {

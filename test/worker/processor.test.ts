@@ -4,8 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
-import { PipelinePool } from '../../src/pipeline/pipeline-pool.js';
+import { INLINE_MAX_BYTES, PipelinePool } from '../../src/pipeline/pipeline-pool.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
+import { claimVersion } from '../../src/store/versions.js';
 import { processVersion } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import {
@@ -168,11 +169,69 @@ describe('a transient failure while storing', () => {
       await expect(processVersion(faulty, ref, { number: 1, isLast: false })).rejects.toMatchObject({
         code: '57014',
       });
-      expect(await versionRow(id)).toEqual({ status: 'processing', attempts: 1, error_code: null });
+      // Small, so never marked processing (see claimVersion): still queued, no attempt recorded yet.
+      expect(await versionRow(id)).toEqual({ status: 'queued', attempts: 0, error_code: null });
       await expect(processVersion(faulty, ref, { number: 2, isLast: true })).rejects.toThrow();
     });
     expect(await versionRow(id)).toEqual({ status: 'failed', attempts: 2, error_code: 'processing_failed' });
     expect(await chunkRows(id)).toEqual([]);
+  });
+});
+
+describe('what a claim records', () => {
+  const states = async (id: string) =>
+    (
+      await pool.query(
+        `SELECT v.status AS version, d.status AS document, v.attempts, v.started_at IS NOT NULL AS started
+         FROM document_versions v JOIN documents d ON d.id = v.document_id WHERE v.document_id = $1`,
+        [id],
+      )
+    ).rows[0];
+
+  it('marks a version processing only when a thread will take it, larger than the inline limit', async () => {
+    const small = await insertUnqueued(numberedWords(1000));
+    expect(await claimVersion(pool, { documentId: small, version: 1 }, INLINE_MAX_BYTES)).toMatchObject({
+      marked: false,
+    });
+    expect(await states(small)).toEqual({
+      version: 'queued',
+      document: 'queued',
+      attempts: 0,
+      started: false,
+    });
+
+    const large = await insertUnqueued(numberedWords(20_000));
+    expect(numberedWords(20_000).length).toBeGreaterThan(INLINE_MAX_BYTES);
+    expect(await claimVersion(pool, { documentId: large, version: 1 }, INLINE_MAX_BYTES)).toMatchObject({
+      marked: true,
+      attempts: 1,
+    });
+    expect(await states(large)).toEqual({
+      version: 'processing',
+      document: 'processing',
+      attempts: 1,
+      started: true,
+    });
+  });
+
+  it("records an unmarked version's start, and its job's deliveries as attempts, when it completes", async () => {
+    const id = await insertUnqueued(numberedWords(1000));
+    const ref = { documentId: id, version: 1, tenantId: 'default' };
+    // Delivered three times: twice to a worker that died before finishing, then here.
+    expect(await processVersion(deps(), ref, { number: 1, isLast: false, deliveries: 3 })).toBe('completed');
+    expect(await states(id)).toEqual({
+      version: 'completed',
+      document: 'completed',
+      attempts: 3,
+      started: true,
+    });
+  });
+
+  it('counts a marked version one attempt a claim, whatever the deliveries', async () => {
+    const id = await insertUnqueued(numberedWords(20_000));
+    const ref = { documentId: id, version: 1, tenantId: 'default' };
+    expect(await processVersion(deps(), ref, { number: 1, isLast: false, deliveries: 3 })).toBe('completed');
+    expect(await states(id)).toMatchObject({ version: 'completed', attempts: 1, started: true });
   });
 });
 
