@@ -95,23 +95,31 @@ export class PipelinePool {
     });
   }
 
-  async run(input: PipelineInput): Promise<ProcessedDocument> {
+  /**
+   * Runs the pipeline on `input`. With `moveBytes`, bytes that own their whole buffer are moved
+   * to the thread rather than copied (a 50 MB upload is not held twice); the caller's view of
+   * them is then empty.
+   */
+  async run(input: PipelineInput, options: { moveBytes?: boolean } = {}): Promise<ProcessedDocument> {
     const inline = await inlineInput(input);
     if (inline) return processInline(inline);
     await this.acquire();
     try {
-      return await this.runNow(input);
+      return await this.runNow(input, options.moveBytes === true);
     } finally {
       this.release();
     }
   }
 
-  private async runNow(input: PipelineInput): Promise<ProcessedDocument> {
+  private async runNow(input: PipelineInput, moveBytes: boolean): Promise<ProcessedDocument> {
     const { timeoutMs, heapMb } = this.options;
     const signal = AbortSignal.timeout(timeoutMs);
+    const { buffer, byteOffset, byteLength } = input.bytes;
+    const movable =
+      moveBytes && buffer instanceof ArrayBuffer && byteOffset === 0 && byteLength === buffer.byteLength;
     let outcome: ThreadOutcome;
     try {
-      outcome = await this.piscina.run(input, { signal });
+      outcome = await this.piscina.run(input, { signal, ...(movable ? { transferList: [buffer] } : {}) });
     } catch (error) {
       if (signal.aborted) {
         throw new DocumentError('timeout', `processing took longer than ${timeoutMs} ms`, false, {
@@ -126,7 +134,12 @@ export class PipelinePool {
       throw error;
     }
     if (!outcome.ok) throw new DocumentError(outcome.code, outcome.message, false);
-    return outcome.result;
+    const { chunks, ...result } = outcome.result;
+    const text = result.extracted.text;
+    return {
+      ...result,
+      chunks: chunks.map((chunk) => ({ ...chunk, text: text.slice(chunk.start, chunk.end) })),
+    };
   }
 
   private acquire(): Promise<void> {

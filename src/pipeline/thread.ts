@@ -1,4 +1,5 @@
 import { DocumentError } from '../errors.js';
+import type { Chunk } from './chunk/settings.js';
 import { type PipelineInput, type ProcessedDocument, processDocument } from './process.js';
 import { countTokens } from './tokenize.js';
 
@@ -6,10 +7,15 @@ import { countTokens } from './tokenize.js';
 // inside the first document's time limit.
 countTokens('warm up');
 
+/**
+ * A processed document as it crosses back from a thread: chunks without their text, which the
+ * caller slices from the extracted text again. Cloning both would copy the text twice (a 50 MB
+ * document's chunks are another 55 MB, in the message and again on arrival).
+ */
+export type ThreadResult = Omit<ProcessedDocument, 'chunks'> & { chunks: Omit<Chunk, 'text'>[] };
+
 /** What crosses back from a pipeline thread: errors lose their class in transit, so they travel as data. */
-export type ThreadOutcome =
-  | { ok: true; result: ProcessedDocument }
-  | { ok: false; code: string; message: string };
+export type ThreadOutcome = { ok: true; result: ThreadResult } | { ok: false; code: string; message: string };
 
 /**
  * The body of a pipeline thread (piscina loads this file). The pipeline does no I/O, so nothing
@@ -18,7 +24,8 @@ export type ThreadOutcome =
  */
 export default async function runPipeline(input: PipelineInput): Promise<ThreadOutcome> {
   try {
-    return { ok: true, result: await processDocument(input) };
+    const { chunks, ...rest } = await processDocument(input);
+    return { ok: true, result: { ...rest, chunks: chunks.map(({ text: _text, ...chunk }) => chunk) } };
   } catch (error) {
     if (error instanceof DocumentError) return { ok: false, code: error.code, message: error.message };
     const message = error instanceof Error ? error.message : String(error);

@@ -36,6 +36,22 @@ describe('PipelinePool', () => {
     expect(inThread.detectedType).toBe('text/plain');
   });
 
+  it('gives a thread-processed document the same chunks, texts included, moving its bytes when asked', async () => {
+    const text = numberedWords(20_000); // over the inline limit: a thread takes it
+    const moved = input(text);
+    const threads = pool();
+    const inThread = await threads.run(moved, { moveBytes: true });
+    expect(threads.threadTasks).toBe(1);
+    expect(moved.bytes.length).toBe(0); // moved, not copied
+    const inPlace = await processDocument(input(text));
+    expect(inThread.chunks).toEqual(inPlace.chunks);
+    expect(inThread.extracted).toEqual(inPlace.extracted);
+    // Without moveBytes, the caller's bytes stay.
+    const kept = input(text);
+    await threads.run(kept);
+    expect(kept.bytes.length).toBe(Buffer.byteLength(text));
+  });
+
   it('fails a document with its own code, and the thread keeps serving', async () => {
     const threads = pool();
     await expect(threads.run(input(' \n '))).rejects.toMatchObject({ code: 'empty', retryable: false });

@@ -4,44 +4,47 @@ import type { Chunk } from './settings.js';
 import { type ChunkSpan, checkBudget } from './span.js';
 import { WHITESPACE } from './whitespace.js';
 
-/** Start and end offsets of every whitespace-separated word of `text`, packed in typed arrays. */
-export function findWords(text: string): { starts: Uint32Array; ends: Uint32Array; count: number } {
-  // A word needs at least one character plus a separator, so this bounds the count from above.
-  const capacity = Math.ceil(text.length / 2) + 1;
-  const starts = new Uint32Array(capacity);
-  const ends = new Uint32Array(capacity);
-  let count = 0;
-  // The words of /\S+/g, found by a loop over code units: a few times faster than the regex.
-  const whitespace = WHITESPACE; // a local: module bindings may be getters (vite-node, bundlers)
-  let previousSpace = 1;
-  for (let at = 0; at < text.length; at++) {
-    const space = whitespace[text.charCodeAt(at)] as number;
-    if (space !== previousSpace) {
-      if (space === 0) starts[count] = at;
-      else ends[count++] = at;
-      previousSpace = space;
-    }
-  }
-  if (previousSpace === 0) ends[count++] = text.length;
-  return { starts: starts.subarray(0, count), ends: ends.subarray(0, count), count };
-}
-
 /**
  * Cuts `text` into spans of `size` words, each sharing `overlap` words with the one before.
  * Span k starts at word k * (size - overlap); the last span is the first that reaches the last
  * word. A span runs from its first word's start to its last word's end, whitespace inside kept.
+ *
+ * One pass over the code units (the words of /\S+/g, a few times faster than the regex), keeping
+ * only the spans: a 50 MB text has millions of words, and their offsets would take hundreds of MB.
  */
 export function wordSpans(text: string, size: number, overlap: number): ChunkSpan[] {
   checkBudget(size, overlap);
-  const { starts, ends, count } = findWords(text);
   const step = size - overlap;
   const spans: ChunkSpan[] = [];
-  for (let first = 0; first < count; first += step) {
-    const last = Math.min(first + size, count) - 1;
-    spans.push({ start: starts[first] as number, end: ends[last] as number });
-    if (last === count - 1) break;
+  const whitespace = WHITESPACE; // a local: module bindings may be getters (vite-node, bundlers)
+  let word = -1; // the word being read
+  let closing = 0; // the first span still waiting for its last word
+  let previousSpace = 1;
+  for (let at = 0; at < text.length; at++) {
+    const space = whitespace[text.charCodeAt(at)] as number;
+    if (space === previousSpace) continue;
+    previousSpace = space;
+    if (space === 0) {
+      word++;
+      if (word % step === 0) spans.push({ start: at, end: -1 });
+    } else if (closing * step + size - 1 === word) {
+      (spans[closing++] as ChunkSpan).end = at;
+    }
   }
+  const words = word + 1;
+  if (words === 0) return [];
+  // The first span that reaches the last word ends there; any after it would only repeat words.
+  const last = Math.max(0, Math.ceil((words - size) / step));
+  spans.length = last + 1;
+  (spans[last] as ChunkSpan).end = previousSpace === 0 ? text.length : lastWordEnd(text);
   return spans;
+}
+
+/** One past the last non-whitespace code unit of a text that ends in whitespace. */
+function lastWordEnd(text: string): number {
+  let at = text.length;
+  while (at > 0 && WHITESPACE[text.charCodeAt(at - 1)] === 1) at--;
+  return at;
 }
 
 /**

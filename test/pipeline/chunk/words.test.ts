@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { chunkByWords, findWords } from '../../../src/pipeline/chunk/words.js';
+import { chunkByWords, wordSpans } from '../../../src/pipeline/chunk/words.js';
 import { numberedWords } from '../../helpers/context.js';
 
 const wordsOf = (text: string) => text.split(/\s+/).filter(Boolean);
@@ -83,11 +83,20 @@ describe('chunkByWords', () => {
   });
 });
 
-describe('findWords', () => {
-  it('finds each run of non-whitespace with its offsets', () => {
-    const { starts, ends, count } = findWords(' ab  c\u00a0d ');
-    expect(count).toBe(3);
-    expect([...starts]).toEqual([1, 5, 7]);
-    expect([...ends]).toEqual([3, 6, 8]);
+describe('wordSpans', () => {
+  it('spans each chunk from its first word to its last, whatever the whitespace around', () => {
+    expect(wordSpans(' ab  c\u00a0d ', 2, 1)).toEqual([
+      { start: 1, end: 6 },
+      { start: 5, end: 8 },
+    ]);
+    expect(wordSpans('ab c d', 2, 0)).toEqual([
+      { start: 0, end: 4 },
+      { start: 5, end: 6 },
+    ]);
+    expect(wordSpans('ab c d e', 2, 0)).toEqual([
+      { start: 0, end: 4 },
+      { start: 5, end: 8 },
+    ]);
+    expect(wordSpans('  \n', 2, 0)).toEqual([]);
   });
 });
