@@ -21,6 +21,7 @@ export interface ClaimedVersion {
   attempts: number;
   /** How long it waited from being accepted to this claim, by the database's clock. */
   queuedMs: number;
+  bytes: number;
   /** Whether the claim marked it `processing` (see claimVersion); completion needs to know. */
   marked: boolean;
 }
@@ -51,23 +52,52 @@ export async function claimVersion(
        UPDATE document_versions
        SET status = 'processing', attempts = attempts + 1, started_at = now(), updated_at = now()
        WHERE document_id = $1 AND version = $2 AND status <> 'completed' AND (SELECT marks FROM target)
-       RETURNING tenant_id, content_type, filename, raw_content, chunking, request_id, attempts,
-                 extract(epoch FROM now() - queued_at) * 1000 AS queued_ms
+       RETURNING tenant_id, content_type, filename, CASE WHEN bytes <= $4 THEN raw_content END AS raw_content,
+                 bytes, chunking, request_id, attempts, extract(epoch FROM now() - queued_at) * 1000 AS queued_ms
      ), document AS (
        UPDATE documents SET status = 'processing', updated_at = now()
        WHERE id = $1 AND latest_version = $2 AND status <> 'processing' AND EXISTS (SELECT 1 FROM claimed)
      ), read AS (
-       SELECT tenant_id, content_type, filename, raw_content, chunking, request_id, attempts + 1 AS attempts,
-              extract(epoch FROM now() - queued_at) * 1000 AS queued_ms
+       SELECT tenant_id, content_type, filename, CASE WHEN bytes <= $4 THEN raw_content END AS raw_content,
+              bytes, chunking, request_id, attempts + 1 AS attempts, extract(epoch FROM now() - queued_at) * 1000 AS queued_ms
        FROM document_versions
        WHERE document_id = $1 AND version = $2 AND status <> 'completed' AND NOT (SELECT marks FROM target)
      )
      SELECT tenant_id AS "tenantId", content_type AS "contentType", filename, raw_content AS "rawContent",
-            chunking, request_id AS "requestId", attempts, queued_ms::float8 AS "queuedMs", marked
+            bytes, chunking, request_id AS "requestId", attempts, queued_ms::float8 AS "queuedMs", marked
      FROM (SELECT *, true AS marked FROM claimed UNION ALL SELECT *, false FROM read) AS version`,
-    values: [ref.documentId, ref.version, markAboveBytes],
+    values: [ref.documentId, ref.version, markAboveBytes, RAW_CONTENT_SLICE_BYTES],
   });
-  return rows[0];
+  const row = rows[0] as (Omit<ClaimedVersion, 'rawContent'> & { rawContent: Buffer | null }) | undefined;
+  if (!row) return undefined;
+  return { ...row, rawContent: row.rawContent ?? (await readRawContent(pool, ref, row.bytes)) };
+}
+
+/**
+ * Content larger than this is read in slices of this size. bytea comes over the wire as hex
+ * text, parsed from a string: read whole, a 50 MB document held 100 MB of message, 100 MB of
+ * string and its 50 MB of bytes at once.
+ */
+const RAW_CONTENT_SLICE_BYTES = 4 * 1024 * 1024;
+
+/** A version's raw content, read slice by slice into one buffer. */
+async function readRawContent(pool: Pool, ref: VersionRef, bytes: number): Promise<Buffer> {
+  const content = Buffer.allocUnsafe(bytes);
+  for (let offset = 0; offset < bytes; offset += RAW_CONTENT_SLICE_BYTES) {
+    const { rows } = await pool.query<{ slice: Buffer }>({
+      name: 'read-raw-content-slice',
+      // substring counts from 1; a compressed value is decompressed only up to the slice's end.
+      text: `SELECT substring(raw_content FROM $3 FOR $4) AS slice
+             FROM document_versions WHERE document_id = $1 AND version = $2`,
+      values: [ref.documentId, ref.version, offset + 1, RAW_CONTENT_SLICE_BYTES],
+    });
+    const slice = rows[0]?.slice;
+    if (slice?.length !== Math.min(RAW_CONTENT_SLICE_BYTES, bytes - offset)) {
+      throw new Error('the raw content changed or went while it was read');
+    }
+    slice.copy(content, offset);
+  }
+  return content;
 }
 
 export interface CompletedVersion {
@@ -86,75 +116,127 @@ export interface CompletedVersion {
   chunkedAt: Date;
 }
 
+/*
+ * The parts of a completion. Parameters: $1 document, $2 version, $3-$11 the version's columns
+ * (see versionValues), $6 its chunk count.
+ */
+const COMPLETE_VERSION_ROW = `UPDATE document_versions
+       SET status = 'completed', extracted_text = $3, extracted_structure = $4, detected_type = $5, chunk_count = $6,
+           extracted_at = $7, chunked_at = $8, completed_at = now(), updated_at = now(),
+           error_code = NULL, error_message = NULL,
+           attempts = CASE WHEN $9 THEN attempts ELSE attempts + $11 END,
+           started_at = CASE WHEN $9 THEN started_at ELSE now() - make_interval(secs => $10 / 1000.0) END
+       WHERE document_id = $1 AND version = $2 AND status <> 'completed'
+       RETURNING tenant_id`;
+const CHUNK_COLUMNS = `chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
+                           end_offset, word_count, token_count, pages, heading_path)`;
+/** Chunks a version has are overwritten by index (see completeVersion). */
+const CHUNK_CONFLICT = `ON CONFLICT (document_id, version, chunk_index) DO UPDATE
+         SET tenant_id = EXCLUDED.tenant_id, settings_hash = EXCLUDED.settings_hash, text = EXCLUDED.text,
+             start_offset = EXCLUDED.start_offset, end_offset = EXCLUDED.end_offset,
+             word_count = EXCLUDED.word_count, token_count = EXCLUDED.token_count, pages = EXCLUDED.pages,
+             heading_path = EXCLUDED.heading_path`;
 /**
- * Stores a version's text and chunks and marks it completed, in one statement (one round trip,
- * one commit). Returns false, writing nothing, when the version was completed meanwhile (a late
- * duplicate delivery): the first completion wins and its chunks stay. Chunks are only written
- * together with `completed`, so a version not yet completed normally has none; should one have
- * some anyway (a status reset by hand), they are overwritten by index and the surplus deleted,
- * so a version never ends with two sets.
+ * What follows a version's completion, each step guarded by `when` (that it did complete);
+ * `chunkCount` names the parameter holding its number of chunks.
+ */
+const settleCompletion = (when: string, chunkCount: string) => `surplus_chunks AS (
+       DELETE FROM chunks WHERE document_id = $1 AND version = $2 AND chunk_index >= ${chunkCount} AND ${when}
+     ), settled_dead_letter AS (
+       -- A re-driven dead letter is settled by its version completing.
+       UPDATE dlq_items SET status = 'resolved', updated_at = now()
+       WHERE document_id = $1 AND version = $2 AND status IN ('pending', 'retrying') AND ${when}
+     ), document AS (
+       UPDATE documents
+       SET current_version = GREATEST(COALESCE(current_version, 0), $2),
+           status = CASE WHEN latest_version = $2 THEN 'completed' ELSE status END,
+           updated_at = now()
+       WHERE id = $1 AND ${when}
+     )`;
+
+/** Chunk text, in UTF-16 units, above which a version's chunks are written in several statements. */
+const CHUNK_BATCH_CHARS = 2 * 1024 * 1024;
+
+function versionValues(ref: VersionRef, result: CompletedVersion): unknown[] {
+  const { text, headings, pages } = result.extracted;
+  return [
+    ref.documentId,
+    ref.version,
+    storable(text),
+    JSON.stringify({ headings: headings.map((h) => ({ ...h, title: storable(h.title) })), pages }),
+    result.detectedType,
+    result.chunks.length,
+    result.extractedAt,
+    result.chunkedAt,
+    result.marked,
+    result.processingMs,
+    result.deliveries,
+  ];
+}
+
+/**
+ * Stores a version's text and chunks and marks it completed, atomically. Returns false, writing
+ * nothing, when the version was completed meanwhile (a late duplicate delivery): the first
+ * completion wins and its chunks stay. Chunks are only written together with `completed`, so a
+ * version not yet completed normally has none; should one have some anyway (a status reset by
+ * hand), they are overwritten by index and the surplus deleted, so a version never ends with two
+ * sets. Usually one statement (one round trip, one commit); a version with more than
+ * CHUNK_BATCH_CHARS of chunk text is written by one transaction of several, so no statement
+ * holds all of a large document's chunks in one message.
  */
 export async function completeVersion(
   pool: Pool,
   ref: VersionRef,
   result: CompletedVersion,
 ): Promise<boolean> {
-  const { text, headings, pages } = result.extracted;
+  let chunkChars = 0;
+  for (const chunk of result.chunks) chunkChars += chunk.text.length;
+  if (chunkChars > CHUNK_BATCH_CHARS) return completeInBatches(pool, ref, result);
   // The UPDATE takes the row lock first: a second delivery waits, then finds it completed.
   const { rows } = await pool.query<{ completed: number }>({
     name: 'complete-version',
     text: `WITH completed AS (
-       UPDATE document_versions
-       SET status = 'completed', extracted_text = $3, extracted_structure = $4, detected_type = $5, chunk_count = $6,
-           extracted_at = $7, chunked_at = $8, completed_at = now(), updated_at = now(),
-           error_code = NULL, error_message = NULL,
-           attempts = CASE WHEN $18 THEN attempts ELSE attempts + $20 END,
-           started_at = CASE WHEN $18 THEN started_at ELSE now() - make_interval(secs => $19 / 1000.0) END
-       WHERE document_id = $1 AND version = $2 AND status <> 'completed'
-       RETURNING tenant_id
+       ${COMPLETE_VERSION_ROW}
      ), new_chunks AS (
-       INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
-                           end_offset, word_count, token_count, pages, heading_path)
-       SELECT $1, $2, completed.tenant_id, $9, i, t, s, e, w, k, p::int[], h::jsonb
-       FROM completed, ${chunkRowsSql(10)}
-       ON CONFLICT (document_id, version, chunk_index) DO UPDATE
-         SET tenant_id = EXCLUDED.tenant_id, settings_hash = EXCLUDED.settings_hash, text = EXCLUDED.text,
-             start_offset = EXCLUDED.start_offset, end_offset = EXCLUDED.end_offset,
-             word_count = EXCLUDED.word_count, token_count = EXCLUDED.token_count, pages = EXCLUDED.pages,
-             heading_path = EXCLUDED.heading_path
-     ), surplus_chunks AS (
-       DELETE FROM chunks
-       WHERE document_id = $1 AND version = $2 AND chunk_index >= $6 AND EXISTS (SELECT 1 FROM completed)
-     ), settled_dead_letter AS (
-       -- A re-driven dead letter is settled by its version completing.
-       UPDATE dlq_items SET status = 'resolved', updated_at = now()
-       WHERE document_id = $1 AND version = $2 AND status IN ('pending', 'retrying')
-         AND EXISTS (SELECT 1 FROM completed)
-     ), document AS (
-       UPDATE documents
-       SET current_version = GREATEST(COALESCE(current_version, 0), $2),
-           status = CASE WHEN latest_version = $2 THEN 'completed' ELSE status END,
-           updated_at = now()
-       WHERE id = $1 AND EXISTS (SELECT 1 FROM completed)
-     )
+       INSERT INTO ${CHUNK_COLUMNS}
+       SELECT $1, $2, completed.tenant_id, $12, i, t, s, e, w, k, p::int[], h::jsonb
+       FROM completed, ${chunkRowsSql(13)}
+       ${CHUNK_CONFLICT}
+     ), ${settleCompletion('EXISTS (SELECT 1 FROM completed)', '$6')}
      SELECT count(*)::int AS completed FROM completed`,
-    values: [
-      ref.documentId,
-      ref.version,
-      storable(text),
-      JSON.stringify({ headings: headings.map((h) => ({ ...h, title: storable(h.title) })), pages }),
-      result.detectedType,
-      result.chunks.length,
-      result.extractedAt,
-      result.chunkedAt,
-      settingsHash(result.chunking),
-      ...chunkArrays(result.chunks),
-      result.marked,
-      result.processingMs,
-      result.deliveries,
-    ],
+    values: [...versionValues(ref, result), settingsHash(result.chunking), ...chunkArrays(result.chunks)],
   });
   return (rows[0]?.completed ?? 0) > 0;
+}
+
+/** completeVersion for many chunks: the version row first (its lock), then chunks in batches. */
+async function completeInBatches(pool: Pool, ref: VersionRef, result: CompletedVersion): Promise<boolean> {
+  return inTransaction(pool, async (client) => {
+    const values = versionValues(ref, result);
+    const completed = await client.query<{ tenant_id: string }>(COMPLETE_VERSION_ROW, values);
+    const tenantId = completed.rows[0]?.tenant_id;
+    if (tenantId === undefined) return false;
+    const hash = settingsHash(result.chunking);
+    for (let first = 0; first < result.chunks.length; ) {
+      let last = first;
+      for (let chars = 0; last < result.chunks.length && chars < CHUNK_BATCH_CHARS; last++) {
+        chars += (result.chunks[last] as Chunk).text.length;
+      }
+      await client.query(
+        `INSERT INTO ${CHUNK_COLUMNS}
+         SELECT $1, $2, $3, $4, i, t, s, e, w, k, p::int[], h::jsonb FROM ${chunkRowsSql(5)}
+         ${CHUNK_CONFLICT}`,
+        [ref.documentId, ref.version, tenantId, hash, ...chunkArrays(result.chunks.slice(first, last))],
+      );
+      first = last;
+    }
+    await client.query(`WITH ${settleCompletion('true', '$3')} SELECT 1`, [
+      ref.documentId,
+      ref.version,
+      result.chunks.length,
+    ]);
+    return true;
+  });
 }
 
 export interface VersionFailure {

@@ -214,6 +214,15 @@ describe('what a claim records', () => {
     });
   });
 
+  it('reads content larger than a slice whole and exact, in slices', async () => {
+    // 9 MB of multi-byte text: three slices of 4 MB, the cuts falling inside characters.
+    const content = 'ünïcødé wörds 中文 '.repeat((9 * 1024 * 1024) / 26);
+    const id = await insertUnqueued(content);
+    const claimed = await claimVersion(pool, { documentId: id, version: 1 }, INLINE_MAX_BYTES);
+    expect(claimed?.bytes).toBeGreaterThan(8 * 1024 * 1024);
+    expect(claimed?.rawContent.equals(Buffer.from(content))).toBe(true);
+  });
+
   it("records an unmarked version's start, and its job's deliveries as attempts, when it completes", async () => {
     const id = await insertUnqueued(numberedWords(1000));
     const ref = { documentId: id, version: 1, tenantId: 'default' };
@@ -225,6 +234,37 @@ describe('what a claim records', () => {
       attempts: 3,
       started: true,
     });
+  });
+
+  it('writes the chunks of a large version in several statements, replacing any it had', async () => {
+    // 400,000 words: ~3.2 million characters of chunk text, over the one-statement limit.
+    const id = await insertUnqueued(numberedWords(400_000));
+    const ref = { documentId: id, version: 1, tenantId: 'default' };
+    const summary = async () =>
+      (
+        await pool.query(
+          `SELECT count(*)::int AS chunks, min(chunk_index) AS first, max(chunk_index) AS last,
+                  sum(word_count)::int AS words, bool_and(c.text = substr(v.extracted_text, start_offset + 1,
+                    end_offset - start_offset)) AS exact
+           FROM chunks c JOIN document_versions v USING (document_id, version) WHERE document_id = $1`,
+          [id],
+        )
+      ).rows[0];
+    expect(await processVersion(deps(), ref, firstAttempt)).toBe('completed');
+    const expected = { chunks: 889, first: 0, last: 888, words: 400_000 + 888 * 50, exact: true };
+    expect(await summary()).toEqual(expected);
+
+    // As if a crash had lost the completion, with a stray chunk past the end: run again.
+    await pool.query(`UPDATE document_versions SET status = 'queued' WHERE document_id = $1`, [id]);
+    await pool.query(
+      `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
+                           end_offset, word_count, token_count)
+       VALUES ($1, 1, 'default', 'x', 5000, 'stray', 0, 5, 1, 1)`,
+      [id],
+    );
+    expect(await processVersion(deps(), ref, firstAttempt)).toBe('completed');
+    expect(await summary()).toEqual(expected);
+    expect(await processVersion(deps(), ref, firstAttempt)).toBe('skipped');
   });
 
   it('counts a marked version one attempt a claim, whatever the deliveries', async () => {
