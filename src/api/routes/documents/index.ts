@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../../config.js';
@@ -20,6 +21,7 @@ import { listVersions, requestRechunk } from '../../../store/versions.js';
 import { chunkingRequest, resolveChunking } from '../../chunking.js';
 import { decodeCursor, encodeCursor } from '../../cursor.js';
 import { documentsFingerprint, withIdempotencyKey } from '../../idempotency.js';
+import { readRawBody } from '../../raw-body.js';
 import { toNewDocument, toUploadedDocument } from './intake.js';
 import {
   acceptedDocument,
@@ -108,11 +110,9 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         headerPairs: 100,
       },
     });
-    uploads.addContentTypeParser(
-      '*',
-      { parseAs: 'buffer', bodyLimit: config.MAX_UPLOAD_BYTES },
-      (_request, body, done) => done(null, new RawBody(body as Buffer)),
-    );
+    uploads.addContentTypeParser('*', async (request: FastifyRequest, payload: Readable) => {
+      return new RawBody(await readRawBody(request, payload, config.MAX_UPLOAD_BYTES));
+    });
     uploads.withTypeProvider<ZodTypeProvider>().post(
       '',
       {
