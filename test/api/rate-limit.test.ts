@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RATE_LIMIT_FLUSH_MS } from '../../src/api/plugins/rate-limit-store.js';
 import { createApiKey } from '../../src/store/api-keys.js';
-import { createTestApp, type TestContext } from '../helpers/context.js';
+import { createTestApp, type TestContext, uniqueName } from '../helpers/context.js';
 
 describe('rate limits', () => {
   let context: TestContext;
@@ -91,5 +92,37 @@ describe('rate limits without authentication (development)', () => {
       statuses.push((await context.app.inject({ method: 'GET', url: '/api/v1/documents' })).statusCode);
     }
     expect(statuses).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 429]);
+  });
+});
+
+describe('rate limits across API nodes', () => {
+  let first: TestContext;
+  let second: TestContext;
+  beforeAll(async () => {
+    // Two nodes of one deployment: the same Redis and key prefix, so one budget per caller.
+    const shared = { AUTH_REQUIRED: 'false', RATE_LIMIT_PER_MINUTE: '5', QUEUE_PREFIX: uniqueName('shared') };
+    first = await createTestApp(shared);
+    second = await createTestApp(shared);
+  });
+  afterAll(async () => {
+    await first?.close();
+    await second?.close();
+  });
+
+  const get = (context: TestContext) =>
+    context.app.inject({ method: 'GET', url: '/api/v1/documents', remoteAddress: '198.51.100.40' });
+
+  it("count each other's requests once a node has added its own to the shared count", async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) statuses.push((await get(first)).statusCode);
+    // Within a flush interval the shared count has them.
+    await new Promise((resolve) => setTimeout(resolve, RATE_LIMIT_FLUSH_MS * 4));
+    for (let i = 0; i < 3; i++) statuses.push((await get(second)).statusCode);
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    // The first node learns of the second's requests with its next flush, which its next request
+    // starts: that one is judged on the count it had (the bounded overshoot), the next is not.
+    await get(first);
+    await new Promise((resolve) => setTimeout(resolve, RATE_LIMIT_FLUSH_MS * 4));
+    expect((await get(first)).statusCode).toBe(429);
   });
 });

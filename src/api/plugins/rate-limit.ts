@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { RequestError } from '../../errors.js';
+import { BatchedRateLimitStore } from './rate-limit-store.js';
 
 export interface RateLimitPluginOptions {
   /** Requests per minute per API key; 0 turns rate limiting off. */
@@ -18,16 +19,15 @@ export interface RateLimitPluginOptions {
 const UNLIMITED = new Set(['/health', '/ready', '/metrics']);
 
 /**
- * Per-key limits (per IP for callers without a valid key), counted in Redis so every API node
- * shares one budget per key. A Redis outage lets requests through rather than failing them:
- * the documents they carry are still stored durably.
+ * Per-key limits (per IP for callers without a valid key), counted in each node and added up in
+ * Redis every few milliseconds (BatchedRateLimitStore), so every API node shares one budget per
+ * key. A Redis outage leaves each node counting alone rather than failing requests.
  */
 const rateLimitPlugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) => {
   if (options.perKeyPerMinute === 0) return;
   await app.register(rateLimit, {
     global: true,
-    redis: app.redis,
-    nameSpace: `${options.prefix}:rate-limit:`,
+    store: BatchedRateLimitStore.using(app.redis, `${options.prefix}:rate-limit:`),
     timeWindow: 60_000,
     max: (request) =>
       request.caller?.kind === 'key' || !options.authRequired
