@@ -478,7 +478,7 @@ export function endToEndRows(result: EndToEndMeasurement): Row[] {
     rows.push({
       figure: '  load generator (this process)',
       measured:
-        `${formatFigure(cpu.loadGeneratorMsPerDoc)} ms/doc; everything measured kept ` +
+        `${formatFigure(cpu.loadGeneratorMsPerDoc)} ms/doc (requests built before the clock); everything measured kept ` +
         `${formatFigure(busy / cpu.wallMs)} cores busy on average over ${formatFigure(cpu.wallMs / 1000)} s`,
     });
   }

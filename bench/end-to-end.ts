@@ -8,7 +8,7 @@ import { waitForCompletion } from './completion.js';
 import { CpuMeter } from './cpu.js';
 import { analyze, type EndToEndMeasurement, type EndToEndSettings } from './end-to-end-report.js';
 import { loadFixtures } from './fixtures.js';
-import { type BenchRequest, errorCount, runClosedLoop, runOpenLoopLoad } from './load.js';
+import { type BenchRequest, errorCount, prebuilt, runClosedLoop, runOpenLoopLoad } from './load.js';
 import {
   batchRequest,
   largeTextUpload,
@@ -124,6 +124,7 @@ export async function runEndToEnd(
   }
 
   const workload = workloadFor(settings, context);
+  workload.make = prebuilt(workload.requests, workload.make);
   const processes = target.processes();
   const sampler = processes.length > 0 ? new RssSampler(processes) : undefined;
   const meter = target.kind === 'url' ? undefined : new CpuMeter(target.cpuComponents());

@@ -17,7 +17,7 @@ import type { Cleanup } from './cleanup.js';
 import { waitForCompletion } from './completion.js';
 import { CpuMeter, processComponent } from './cpu.js';
 import { formatFigure, formatNumber, formatPercentiles, formatRate, formatRatio } from './format.js';
-import { errorCount, type LoadResult, runClosedLoop } from './load.js';
+import { errorCount, type LoadResult, prebuilt, runClosedLoop } from './load.js';
 import { REFERENCE_TABLE } from './reference-server.js';
 import { type RequestContext, singleDocumentRequest } from './requests.js';
 import { type Summary, summarize } from './stats.js';
@@ -192,13 +192,14 @@ export async function runReference(
     const { http, context, components } = servers[server];
     const first = nextIndex[server];
     nextIndex = { ...nextIndex, [server]: first + documents };
+    const make = prebuilt(documents, (index) => singleDocumentRequest(context, first + index));
     const meter = measure ? new CpuMeter(components()) : undefined;
     meter?.start();
     const load = await runClosedLoop({
       http,
       requests: documents,
       concurrency: settings.concurrency,
-      make: (index) => singleDocumentRequest(context, first + index),
+      make,
       signal,
     });
     signal.throwIfAborted();
