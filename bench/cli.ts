@@ -36,6 +36,7 @@ export interface RawOptions {
   bigDocumentMb?: number;
   workerConcurrency?: number;
   warmup?: number;
+  holdWorkers?: boolean;
   target?: TargetChoice;
   url?: string;
   apiKey?: string;
@@ -67,6 +68,8 @@ export interface BenchOptions {
   /** Jobs per worker; undefined: ingestd's default. */
   workerConcurrency: number | undefined;
   warmupDocs: number;
+  /** Start the workers only once every request is answered: the API's intake alone. */
+  holdWorkers: boolean;
   /** What to run against: a stack of our own (up or cluster) or --url. */
   target: 'up' | 'cluster' | 'url';
   url: string | undefined;
@@ -130,6 +133,11 @@ export function resolveOptions(
     throw new OptionsError('--api-nodes > 1 needs --target cluster (nginx in front of the nodes)');
   }
   const target = raw.url ? 'url' : (raw.target ?? (raw.apiNodes > 1 ? 'cluster' : 'up'));
+  if (raw.holdWorkers && (target !== 'up' || !['single', 'batch'].includes(chosen))) {
+    throw new OptionsError(
+      "--hold-workers applies to single and batch on a stack of the bench's own (--target up)",
+    );
+  }
   if (chosen === 'reference' && target !== 'up') {
     throw new OptionsError(
       'the reference scenario runs against a stack of its own with one API process (--target up)',
@@ -174,6 +182,7 @@ export function resolveOptions(
     bigDocumentMb: raw.bigDocumentMb ?? DEFAULT_BIG_DOCUMENT_MB,
     workerConcurrency: raw.workerConcurrency,
     warmupDocs: raw.warmup ?? DEFAULT_WARMUP_DOCS,
+    holdWorkers: raw.holdWorkers === true,
     target,
     url: raw.url,
     apiKey: raw.apiKey ?? env.INGESTD_API_KEY,
@@ -271,6 +280,11 @@ export function parseArguments(argv: readonly string[]): BenchOptions {
       '--warmup <n>',
       `documents sent and finished before measuring (default ${DEFAULT_WARMUP_DOCS})`,
       nonNegativeInt,
+    )
+    .option(
+      '--hold-workers',
+      'single, batch: start the workers only once every request is answered, so the API and its ' +
+        'Postgres have the machine to themselves: the intake alone',
     )
     .addOption(
       new Option(

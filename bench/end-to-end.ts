@@ -116,11 +116,14 @@ export async function runEndToEnd(
         `warm-up: ${warmErrors} of ${settings.warmupDocs} documents refused (${kind}: ${sample})`,
       );
     }
-    await waitForCompletion(
-      target.tracker,
-      warm.accepted.map((document) => document.id),
-      { sinceMs, timeoutMs: settings.timeoutMs, pollMs, signal },
-    );
+    // With the workers held back, the warm-up documents wait in the queue for them too.
+    if (!settings.holdWorkers) {
+      await waitForCompletion(
+        target.tracker,
+        warm.accepted.map((document) => document.id),
+        { sinceMs, timeoutMs: settings.timeoutMs, pollMs, signal },
+      );
+    }
   }
 
   const workload = workloadFor(settings, context);
@@ -164,6 +167,9 @@ export async function runEndToEnd(
     `bench: ${load.accepted.length} accepted, ${errorCount(load)} not; waiting for processing...\n`,
   );
 
+  // Held back, the workers are not among the measured processes: the CPU figures are the intake's.
+  const intakeCpu = settings.holdWorkers ? meter?.stop() : undefined;
+  if (settings.holdWorkers) await target.startWorkers();
   const ids = load.accepted.map((document) => document.id);
   const waited = await waitForCompletion(target.tracker, ids, {
     sinceMs,
@@ -173,7 +179,7 @@ export async function runEndToEnd(
     onProgress: ({ completed, failed }) =>
       progress(`completed ${completed}, failed ${failed} of ${ids.length}`),
   });
-  const cpu = meter?.stop() ?? null;
+  const cpu = intakeCpu ?? meter?.stop() ?? null;
   const memory = sampler?.stop() ?? null;
   const outcomes = await target.tracker.outcomes(ids);
 

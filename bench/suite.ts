@@ -31,6 +31,7 @@ export function suiteSteps(base: BenchOptions): SuiteStep[] {
     step('reference', 'reference', { target: 'up', apiNodes: 1 }),
     step('single', 'single'),
     step('batch', 'batch', { batchSize: ISSUE7.batchSize }),
+    step('batch, intake alone', 'batch', { batchSize: ISSUE7.batchSize, holdWorkers: true }),
     step('mixed-formats', 'mixed-formats'),
     step('memory', 'memory', { batchSize: MEMORY_BATCH_SIZE, docs: MEMORY_BATCH_SIZE + 1 }),
     sustained(ISSUE7.latencyRatePerSec),

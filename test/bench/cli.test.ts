@@ -25,6 +25,17 @@ describe('resolveOptions', () => {
     expect(options.apiKey).toBeUndefined();
   });
 
+  it('holds the workers back only where the intake alone means something: single and batch, own stack', () => {
+    expect(resolveOptions(given({ scenario: 'batch', holdWorkers: true }), {}).holdWorkers).toBe(true);
+    expect(resolveOptions(given({ scenario: 'batch' }), {}).holdWorkers).toBe(false);
+    expect(() => resolveOptions(given({ scenario: 'sustained', holdWorkers: true }), {})).toThrow(
+      /hold-workers/,
+    );
+    expect(() =>
+      resolveOptions(given({ scenario: 'batch', holdWorkers: true, url: 'http://127.0.0.1:1' }), {}),
+    ).toThrow(/hold-workers/);
+  });
+
   it('maps the old end-to-end name to single', () => {
     expect(resolveOptions(given({ scenario: 'end-to-end' }), {}).scenario).toBe('single');
   });

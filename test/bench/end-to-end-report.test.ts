@@ -21,6 +21,7 @@ const settings = (overrides: Partial<EndToEndSettings> = {}): EndToEndSettings =
   batchSize: 100,
   bigDocumentMb: null,
   warmupDocs: 0,
+  holdWorkers: false,
   timeoutMs: 300_000,
   ...overrides,
 });

@@ -22,6 +22,7 @@ describe('suiteSteps', () => {
       'reference',
       'single',
       'batch',
+      'batch, intake alone',
       'mixed-formats',
       'memory',
       'sustained 500/s',
@@ -29,7 +30,12 @@ describe('suiteSteps', () => {
     ]);
     const byLabel = new Map(steps.map((step) => [step.label, step.options]));
     expect(byLabel.get('single')).toMatchObject({ scenario: 'single', docs: 2000, concurrency: 20 });
-    expect(byLabel.get('batch')).toMatchObject({ docs: 20_000, batchSize: 100 });
+    expect(byLabel.get('batch')).toMatchObject({ docs: 20_000, batchSize: 100, holdWorkers: false });
+    expect(byLabel.get('batch, intake alone')).toMatchObject({
+      docs: 20_000,
+      batchSize: 100,
+      holdWorkers: true,
+    });
     expect(byLabel.get('memory')).toMatchObject({ docs: 1001, batchSize: 1000, concurrency: 2 });
     expect(byLabel.get('sustained 500/s')).toMatchObject({ rate: 500, docs: 30_000, concurrency: 256 });
     expect(byLabel.get('sustained 1,000/s')).toMatchObject({ rate: 1000, docs: 60_000 });
