@@ -9,40 +9,49 @@ import { WHITESPACE } from './whitespace.js';
  * Span k starts at word k * (size - overlap); the last span is the first that reaches the last
  * word. A span runs from its first word's start to its last word's end, whitespace inside kept.
  *
- * One pass over the code units (the words of /\S+/g, a few times faster than the regex), keeping
- * only the spans: a 50 MB text has millions of words, and their offsets would take hundreds of MB.
+ * One pass over the code units, keeping only the spans (a 50 MB text has millions of words, and
+ * their offsets took hundreds of MB). Words are counted without a branch (the words of /\S+/g,
+ * starting where whitespace ends); the loop stops only where a span starts, or where the word
+ * after a span's last one starts, which is rare and so well predicted.
  */
 export function wordSpans(text: string, size: number, overlap: number): ChunkSpan[] {
   checkBudget(size, overlap);
   const step = size - overlap;
   const spans: ChunkSpan[] = [];
   const whitespace = WHITESPACE; // a local: module bindings may be getters (vite-node, bundlers)
-  let word = -1; // the word being read
-  let closing = 0; // the first span still waiting for its last word
+  let words = 0; // words started so far: the word at hand is words - 1
   let previousSpace = 1;
+  let nextStart = 0; // the word whose start opens the next span
+  let nextAfter = size; // the word after the last word of the oldest open span
+  let closing = 0; // the oldest open span
+  let event = 1; // the value of `words` at which the next of those two words starts
   for (let at = 0; at < text.length; at++) {
     const space = whitespace[text.charCodeAt(at)] as number;
-    if (space === previousSpace) continue;
+    words += previousSpace & (space ^ 1);
     previousSpace = space;
-    if (space === 0) {
-      word++;
-      if (word % step === 0) spans.push({ start: at, end: -1 });
-    } else if (closing * step + size - 1 === word) {
-      (spans[closing++] as ChunkSpan).end = at;
+    if (words !== event) continue;
+    const word = words - 1;
+    if (word === nextAfter) {
+      (spans[closing++] as ChunkSpan).end = wordEndBefore(text, at);
+      nextAfter += step;
     }
+    if (word === nextStart) {
+      spans.push({ start: at, end: -1 });
+      nextStart += step;
+    }
+    event = Math.min(nextStart, nextAfter) + 1;
   }
-  const words = word + 1;
   if (words === 0) return [];
   // The first span that reaches the last word ends there; any after it would only repeat words.
   const last = Math.max(0, Math.ceil((words - size) / step));
   spans.length = last + 1;
-  (spans[last] as ChunkSpan).end = previousSpace === 0 ? text.length : lastWordEnd(text);
+  (spans[last] as ChunkSpan).end = wordEndBefore(text, text.length);
   return spans;
 }
 
-/** One past the last non-whitespace code unit of a text that ends in whitespace. */
-function lastWordEnd(text: string): number {
-  let at = text.length;
+/** One past the last non-whitespace code unit before `offset`. */
+function wordEndBefore(text: string, offset: number): number {
+  let at = offset;
   while (at > 0 && WHITESPACE[text.charCodeAt(at - 1)] === 1) at--;
   return at;
 }

@@ -1,0 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+
+describe('the modules the API and workers load', () => {
+  it('do not subclass String, which slows every string scan in the process several times over', async () => {
+    // Node 20's V8: once any `class X extends String` is declared, loops reading a string with
+    // charCodeAt (tokenizing, chunking, detection, the JSON depth scan) run 4-5x slower for the
+    // life of the process. ioredis 6's RESP3 VerbatimString did it; ingestd stays on ioredis 5.
+    await import('../src/api/app.js');
+    await import('../src/worker/worker-node.js');
+    const loaded = Object.keys(createRequire(import.meta.url).cache);
+    expect(loaded.some((file) => file.includes('/node_modules/ioredis/'))).toBe(true);
+    const subclassing = loaded.filter(
+      (file) =>
+        file.endsWith('.js') && /\bclass\s+[\w$]+\s+extends\s+String\b/.test(readFileSync(file, 'utf8')),
+    );
+    expect(subclassing).toEqual([]);
+  });
+});
