@@ -248,6 +248,8 @@ export interface VersionFailure {
   attempts: number;
   /** Attempts to add to the version's count: those its claims did not mark (see claimVersion). */
   unmarkedAttempts: number;
+  /** How long the failed attempt ran, for started_at when no claim recorded it. */
+  processingMs: number;
 }
 
 /**
@@ -260,7 +262,8 @@ export async function failVersion(pool: Pool, ref: VersionRef, failure: VersionF
     name: 'fail-version',
     text: `WITH failed AS (
        UPDATE document_versions
-       SET status = 'failed', error_code = $3, error_message = $4, attempts = attempts + $8, updated_at = now()
+       SET status = 'failed', error_code = $3, error_message = $4, attempts = attempts + $8, updated_at = now(),
+           started_at = coalesce(started_at, now() - make_interval(secs => $9 / 1000.0))
        WHERE document_id = $1 AND version = $2 AND status <> 'completed'
        RETURNING tenant_id
      ), document AS (
@@ -285,6 +288,7 @@ export async function failVersion(pool: Pool, ref: VersionRef, failure: VersionF
       failure.retryable,
       failure.attempts,
       failure.unmarkedAttempts,
+      failure.processingMs,
     ],
   });
 }

@@ -89,7 +89,7 @@ export async function processVersion(
   const deliveries = Math.max(attempt.deliveries ?? attempt.number, 1);
   let marked: boolean | undefined;
   try {
-    // Versions a thread will take (larger ones) are marked processing, so the state can be seen.
+    // Versions over the inline limit (64 KB) are marked processing: they take long enough to be seen.
     const claimed = await claimVersion(pool, ref, INLINE_MAX_BYTES);
     marked = claimed?.marked;
     if (!claimed) {
@@ -185,7 +185,9 @@ export async function processVersion(
         stack: error.stack,
         retryable: !permanent,
         attempts: attempt.number,
-        unmarkedAttempts: marked === false ? deliveries : 0,
+        // A claim that failed marked nothing either.
+        unmarkedAttempts: marked === true ? 0 : deliveries,
+        processingMs: performance.now() - started,
       });
       metrics.documentsFailed.inc({ code });
       deps.samples?.record({

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RATE_LIMIT_FLUSH_MS } from '../../src/api/plugins/rate-limit-store.js';
+import { RATE_LIMIT_FLUSH_MS } from '../../src/api/plugins/batched-rate-limit-store.js';
 import { createApiKey } from '../../src/store/api-keys.js';
 import { createTestApp, type TestContext, uniqueName } from '../helpers/context.js';
 

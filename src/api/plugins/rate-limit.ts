@@ -2,7 +2,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyPluginAsync } from 'fastify';
 import fp from 'fastify-plugin';
 import { RequestError } from '../../errors.js';
-import { BatchedRateLimitStore } from './rate-limit-store.js';
+import { BatchedRateLimitStore } from './batched-rate-limit-store.js';
 
 export interface RateLimitPluginOptions {
   /** Requests per minute per API key; 0 turns rate limiting off. */
@@ -25,9 +25,14 @@ const UNLIMITED = new Set(['/health', '/ready', '/metrics']);
  */
 const rateLimitPlugin: FastifyPluginAsync<RateLimitPluginOptions> = async (app, options) => {
   if (options.perKeyPerMinute === 0) return;
+  let store: BatchedRateLimitStore | undefined;
+  // The last counts go to Redis before the node closes.
+  app.addHook('onClose', async () => store?.close());
   await app.register(rateLimit, {
     global: true,
-    store: BatchedRateLimitStore.using(app.redis, `${options.prefix}:rate-limit:`),
+    store: BatchedRateLimitStore.using(app.redis, `${options.prefix}:rate-limit:`, (created) => {
+      store = created;
+    }),
     timeWindow: 60_000,
     max: (request) =>
       request.caller?.kind === 'key' || !options.authRequired

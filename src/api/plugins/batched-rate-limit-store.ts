@@ -36,6 +36,8 @@ interface KeyWindow {
 
 /** How often a node adds its requests to the shared counts. */
 export const RATE_LIMIT_FLUSH_MS = 50;
+/** How often windows that have ended are dropped from memory. */
+const PRUNE_EVERY_MS = 10_000;
 
 /**
  * A store for @fastify/rate-limit that counts requests in the node and adds them to the shared
@@ -47,9 +49,12 @@ export const RATE_LIMIT_FLUSH_MS = 50;
  */
 export class BatchedRateLimitStore {
   private readonly windows = new Map<string, KeyWindow>();
+  /** Keys with pending requests or waiting replies: what the next flush sends. */
+  private readonly dirty = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private timerDueAt = 0;
-  private flushing = false;
+  private flushing: Promise<void> | undefined;
+  private prunedAt = Date.now();
 
   constructor(
     private readonly redis: Redis,
@@ -61,10 +66,11 @@ export class BatchedRateLimitStore {
   }
 
   /** A store class for @fastify/rate-limit (which constructs its own) that uses this Redis. */
-  static using(redis: Redis, prefix: string): new () => BatchedRateLimitStore {
+  static using(redis: Redis, prefix: string, onCreated?: (store: BatchedRateLimitStore) => void) {
     return class extends BatchedRateLimitStore {
       constructor() {
         super(redis, prefix);
+        onCreated?.(this);
       }
     };
   }
@@ -72,19 +78,22 @@ export class BatchedRateLimitStore {
   incr(key: string, reply: Reply, windowMs: number): void {
     const now = Date.now();
     let window = this.windows.get(key);
-    if (window === undefined || now >= window.resetAt) {
+    // A window with requests still waiting is kept even if it ended meanwhile: they are answered
+    // by the flush under way, which has them.
+    if (window === undefined || (now >= window.resetAt && window.waiting === undefined)) {
       window = { count: 0, pending: 0, resetAt: now + windowMs, windowMs, waiting: [] };
       this.windows.set(key, window);
     }
     window.count++;
     window.pending++;
+    this.dirty.add(key);
     if (window.waiting) {
       window.waiting.push(reply);
       this.schedule(0);
       return;
     }
     this.schedule(RATE_LIMIT_FLUSH_MS);
-    reply(null, { current: window.count, ttl: window.resetAt - now });
+    reply(null, { current: window.count, ttl: Math.max(0, window.resetAt - now) });
   }
 
   /** Every route shares the global budget: there are no per-route limits. */
@@ -92,65 +101,96 @@ export class BatchedRateLimitStore {
     return this;
   }
 
+  /** Sends what is pending now, so a node shutting down does not drop its last counts. */
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.flushing;
+    await this.flush();
+  }
+
   private schedule(delayMs: number): void {
     const dueAt = Date.now() + delayMs;
     if (this.timer !== undefined && this.timerDueAt <= dueAt) return;
     clearTimeout(this.timer);
     this.timerDueAt = dueAt;
-    this.timer = setTimeout(() => void this.flush(), delayMs).unref();
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.flush();
+    }, delayMs).unref();
   }
 
   /** Adds pending requests to the shared counts and takes those counts as this node's. */
-  private async flush(): Promise<void> {
-    this.timer = undefined;
-    if (this.flushing) return; // the flush under way schedules the next
-    this.flushing = true;
+  private flush(): Promise<void> {
+    if (this.flushing) return this.flushing; // the flush under way schedules the next
+    this.flushing = this.send().finally(() => {
+      this.flushing = undefined;
+      let waiting = false;
+      for (const key of this.dirty) waiting ||= this.windows.get(key)?.waiting !== undefined;
+      if (this.dirty.size > 0) this.schedule(waiting ? 0 : RATE_LIMIT_FLUSH_MS);
+    });
+    return this.flushing;
+  }
+
+  private async send(): Promise<void> {
     const now = Date.now();
+    if (now - this.prunedAt >= PRUNE_EVERY_MS) this.prune(now);
     const sent: { key: string; window: KeyWindow; requests: number }[] = [];
-    for (const [key, window] of this.windows) {
-      if (now >= window.resetAt && window.waiting === undefined) this.windows.delete(key);
-      else if (window.pending > 0) sent.push({ key, window, requests: window.pending });
+    const pipeline = this.redis.pipeline();
+    for (const key of this.dirty) {
+      const window = this.windows.get(key);
+      if (window === undefined || window.pending === 0) continue;
+      if (now >= window.resetAt && window.waiting === undefined) {
+        window.pending = 0; // counts of a window that has ended (unsent while Redis was away)
+        continue;
+      }
+      sent.push({ key, window, requests: window.pending });
+      (pipeline as unknown as AddRequests).rateLimitAddRequests(
+        this.prefix + key,
+        window.pending,
+        window.windowMs,
+      );
     }
+    // Requests that come during the round trip mark their keys dirty again, for the next flush.
+    this.dirty.clear();
+    if (sent.length === 0) return;
     let results: [Error | null, unknown][] = [];
     try {
-      if (sent.length > 0) {
-        const pipeline = this.redis.pipeline();
-        for (const { key, window, requests } of sent) {
-          (pipeline as unknown as AddRequests).rateLimitAddRequests(
-            this.prefix + key,
-            requests,
-            window.windowMs,
-          );
-        }
-        results = (await pipeline.exec()) ?? [];
-      }
+      results = (await pipeline.exec()) ?? [];
     } catch {
       // Redis away: counts stay local (see settle).
     }
-    sent.forEach(({ window, requests }, index) => {
+    for (const [index, { key, window, requests }] of sent.entries()) {
       const [error, result] = results[index] ?? [new Error('no reply')];
       settle(window, requests, error ? undefined : (result as [number, number]));
-    });
-    this.flushing = false;
-    const windows = [...this.windows.values()];
-    if (windows.some((window) => window.waiting !== undefined)) this.schedule(0);
-    else if (windows.some((window) => window.pending > 0)) this.schedule(RATE_LIMIT_FLUSH_MS);
+      if (window.pending > 0) this.dirty.add(key); // not sent (Redis away), or came meanwhile
+    }
+  }
+
+  /** Drops windows that have ended and have nothing pending or waiting. */
+  private prune(now: number): void {
+    this.prunedAt = now;
+    for (const [key, window] of this.windows) {
+      if (now >= window.resetAt && window.pending === 0 && window.waiting === undefined)
+        this.windows.delete(key);
+    }
   }
 }
 
 /**
  * Takes the shared count after `requests` of the window's pending requests were added to it, and
- * answers the waiting requests among them. Without a shared count (Redis away), the window goes
- * on counting locally and its waiting requests are answered with the local count.
+ * answers its waiting requests: those in this flush by their place in the shared count, any that
+ * came during the round trip from the count now known. Without a shared count (Redis away), the
+ * window goes on counting locally and its waiting requests are answered with the local count.
  */
 function settle(window: KeyWindow, requests: number, shared: [number, number] | undefined): void {
   const now = Date.now();
+  const waiting = window.waiting ?? [];
+  window.waiting = undefined;
   if (shared === undefined) {
-    const waiting = window.waiting ?? [];
-    window.waiting = undefined;
     const first = window.count - waiting.length;
     for (const [index, reply] of waiting.entries()) {
-      reply(null, { current: first + index + 1, ttl: window.resetAt - now });
+      reply(null, { current: first + index + 1, ttl: Math.max(0, window.resetAt - now) });
     }
     return;
   }
@@ -158,10 +198,6 @@ function settle(window: KeyWindow, requests: number, shared: [number, number] | 
   window.pending -= requests;
   window.count = count + window.pending;
   window.resetAt = now + ttl;
-  if (window.waiting === undefined) return;
   // The first `requests` waiting were in this flush: theirs are the last `requests` of `count`.
-  const answered = window.waiting.splice(0, requests);
-  for (const [index, reply] of answered.entries())
-    reply(null, { current: count - requests + index + 1, ttl });
-  if (window.waiting.length === 0) window.waiting = undefined;
+  for (const [index, reply] of waiting.entries()) reply(null, { current: count - requests + index + 1, ttl });
 }

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { BatchedRateLimitStore } from '../../src/api/plugins/rate-limit-store.js';
+import { BatchedRateLimitStore } from '../../src/api/plugins/batched-rate-limit-store.js';
 import { freePort } from '../../src/stack/ports.js';
 import { uniqueName } from '../helpers/context.js';
 
@@ -45,6 +45,46 @@ describe('BatchedRateLimitStore', () => {
     expect(ttl).toBeLessThanOrEqual(WINDOW_MS);
     // The answered-at-once request reaches Redis with the next flush.
     await expect.poll(() => redis.get(`${prefix}k`)).toBe('6');
+  });
+
+  it('answers every request of a new window, even when the window ends during the round trip', async () => {
+    // A Redis whose window has 1 ms left and whose replies take 5 ms: requests arrive while the
+    // first flush is on its way, and the next ones after the window has ended.
+    let shared = 0;
+    const slowRedis = {
+      defineCommand: () => {},
+      pipeline: () => {
+        const added: number[] = [];
+        return {
+          rateLimitAddRequests: (_key: string, requests: number) => added.push(requests),
+          exec: () =>
+            new Promise((resolve) =>
+              setTimeout(() => {
+                resolve(
+                  added.map((requests) => {
+                    shared += requests;
+                    return [null, [shared, 1]];
+                  }),
+                );
+              }, 5),
+            ),
+        };
+      },
+    } as unknown as Redis;
+    const store = new BatchedRateLimitStore(slowRedis, 'slow:');
+    const first = incr(store, 'k');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const during = incr(store, 'k');
+    await first;
+    // Busy for 3 ms (so no timer runs): the next request comes after the window has ended.
+    const until = Date.now() + 3;
+    while (Date.now() < until);
+    const after = incr(store, 'k');
+    const answers = await Promise.race([
+      Promise.all([first, during, after]),
+      new Promise((resolve) => setTimeout(() => resolve('a request was never answered'), 1_000)),
+    ]);
+    expect(answers).toEqual([1, 2, expect.any(Number)]);
   });
 
   it('counts on its own while Redis is away, without holding requests', async () => {
