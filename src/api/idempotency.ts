@@ -44,7 +44,8 @@ export async function withIdempotencyKey(
   request: FastifyRequest,
   reply: FastifyReply,
   options: {
-    fingerprint: Buffer;
+    /** What makes a retry "the same request"; computed only when the request has a key. */
+    fingerprint: () => Buffer;
     ttlMs: number;
     location?: (body: unknown) => string | undefined;
     /**
@@ -73,7 +74,7 @@ export async function withIdempotencyKey(
   const fresh = (options.documents ?? []).filter((document) => document.externalId === null);
   const claim = await claimIdempotencyKey(app.db, {
     ...key,
-    requestHash: options.fingerprint,
+    requestHash: options.fingerprint(),
     ttlMs: options.ttlMs,
     documentIds: fresh.map((document) => document.id),
   });

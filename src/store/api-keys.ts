@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
+import { newId } from '../ids.js';
 import type { Pool } from './pool.js';
 
 export const apiKeyScopes = ['ingest', 'read', 'admin'] as const;
@@ -45,7 +45,7 @@ export async function createApiKey(
   const { rows } = await pool.query<ApiKey>(
     `INSERT INTO api_keys (id, prefix, key_hash, tenant_id, scopes, name)
      VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${columns}`,
-    [uuidv7(), prefix, hashApiKey(key), options.tenantId, [...new Set(options.scopes)], options.name ?? null],
+    [newId(), prefix, hashApiKey(key), options.tenantId, [...new Set(options.scopes)], options.name ?? null],
   );
   return { apiKey: rows[0] as ApiKey, key };
 }

@@ -152,7 +152,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
           request,
           reply,
           {
-            fingerprint: documentsFingerprint([document]),
+            fingerprint: () => documentsFingerprint([document]),
             ttlMs,
             location: (body) => locationOf(body),
             documents: [document],
@@ -216,10 +216,11 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         }
       });
       // Rejected items are part of what was asked, so they count towards the fingerprint too.
-      const fingerprint = createHash('sha256')
-        .update(documentsFingerprint(accepted))
-        .update(JSON.stringify(items.filter((item) => item.error)))
-        .digest();
+      const fingerprint = () =>
+        createHash('sha256')
+          .update(documentsFingerprint(accepted))
+          .update(JSON.stringify(items.filter((item) => item.error)))
+          .digest();
       return withIdempotencyKey(
         app,
         request,

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { v7 as uuidv7 } from 'uuid';
 import { type Config, fetchSettings } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
 import { EXTERNAL_BODY_TYPE, isExternalBody } from '../../../fetch/external-body.js';
 import { validateFetchUrl } from '../../../fetch/validate-fetch-url.js';
+import { newId } from '../../../ids.js';
 import { mediaTypeOf } from '../../../pipeline/detect.js';
 import type { NewDocument } from '../../../store/documents.js';
 import { resolveChunking } from '../../chunking.js';
@@ -39,7 +39,7 @@ function newDocument(
   context: IntakeContext,
 ): NewDocument {
   return {
-    id: uuidv7(),
+    id: newId(),
     tenantId: context.tenantId,
     source: fields.source,
     externalId: fields.externalId ?? null,
