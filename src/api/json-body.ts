@@ -7,6 +7,16 @@ import { jsonDepth } from '../pipeline/extract/json.js';
 export const MAX_BODY_JSON_DEPTH = 32;
 
 /**
+ * True when the text cannot hold a `__proto__` or `constructor` key, not even written with escapes
+ * (which all take a `\u`). secure-json-parse scans every body with two regexes to find out, ~20 us
+ * of an 8 KB request; three substring searches take ~1, and any body they cannot clear still goes
+ * through secure-json-parse.
+ */
+function cannotPoison(text: string): boolean {
+  return !text.includes('__proto__') && !text.includes('constructor') && !text.includes('\\u');
+}
+
+/**
  * The JSON body parser: nesting is measured by a linear bracket scan before parsing, so a
  * million nested arrays are a 400 instead of a stack overflow in a validator; `__proto__` and
  * `constructor.prototype` keys are a 400 too.
@@ -31,7 +41,12 @@ export function registerJsonBodyParser(app: FastifyInstance, bodyLimit: number):
       return;
     }
     try {
-      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      done(
+        null,
+        cannotPoison(text)
+          ? JSON.parse(text)
+          : secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
+      );
     } catch (error) {
       done(
         new RequestError(400, 'invalid_json', `the body is not valid JSON: ${(error as Error).message}`),

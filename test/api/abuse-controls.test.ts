@@ -125,12 +125,20 @@ describe('hostile JSON', () => {
     for (const body of [
       '{"content":"x","__proto__":{"polluted":true}}',
       '{"content":"x","metadata":{"constructor":{"prototype":{"polluted":true}}}}',
+      // The same keys written with escapes.
+      '{"content":"x","\\u005f_proto__":{"polluted":true}}',
+      '{"content":"x","metadata":{"\\u0063onstructor":{"prototype":{"polluted":true}}}}',
     ]) {
       const response = await postJson('/api/v1/documents', body);
       expect(response.statusCode, body).toBe(400);
       expect(response.json().error.code).toBe('invalid_json');
     }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // The words themselves in content, or escapes elsewhere, are just text.
+    for (const body of ['{"content":"the constructor of __proto__"}', '{"content":"caf\\u00e9 \\u005f"}']) {
+      const response = await postJson('/api/v1/documents', body);
+      expect(response.statusCode, body).toBe(202);
+    }
   });
 
   it('a hostile X-Request-Id is replaced by our own', async () => {
