@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { DocumentError } from '../errors.js';
 import { detectContentType } from './detect.js';
-import { type PipelineInput, type ProcessedDocument, processDocument } from './process.js';
+import { asDocumentError, type PipelineInput, type ProcessedDocument, processDocument } from './process.js';
 import type { ThreadOutcome } from './thread.js';
 import { countTokens } from './tokenize.js';
 
@@ -36,14 +36,12 @@ async function inlineInput(input: PipelineInput): Promise<PipelineInput | undefi
   }
 }
 
-/** processDocument, failing the way a thread does: anything but a DocumentError is the input's fault. */
+/** processDocument, failing the way a thread does (see asDocumentError). */
 async function processInline(input: PipelineInput): Promise<ProcessedDocument> {
   try {
     return await processDocument(input);
   } catch (error) {
-    if (error instanceof DocumentError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new DocumentError('extraction_failed', `could not process the document: ${message}`, false);
+    throw asDocumentError(error);
   }
 }
 

@@ -56,6 +56,17 @@ export async function processDocument(input: PipelineInput): Promise<ProcessedDo
   };
 }
 
+/**
+ * What a pipeline failure is, wherever it ran: the pipeline does no I/O, so nothing thrown can be
+ * cured by retrying, and a library that throws on odd input fails the document as
+ * `extraction_failed` instead of sending it round the retry loop.
+ */
+export function asDocumentError(error: unknown): DocumentError {
+  if (error instanceof DocumentError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new DocumentError('extraction_failed', `could not process the document: ${message}`, false);
+}
+
 /** More chunks than this from one document means settings far too small for it, or abuse. */
 export const MAX_CHUNKS_PER_DOCUMENT = 200_000;
 

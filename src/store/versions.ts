@@ -46,26 +46,25 @@ export async function claimVersion(
   const { rows } = await pool.query<ClaimedVersion>({
     name: 'claim-version',
     text: `WITH target AS (
-       SELECT bytes > $3 OR content_type LIKE 'message/external-body%' OR source_url IS NOT NULL AS marks
+       SELECT tenant_id, content_type, filename, CASE WHEN bytes <= $4 THEN raw_content END AS raw_content, bytes,
+              chunking, request_id, attempts, extract(epoch FROM now() - queued_at) * 1000 AS queued_ms,
+              bytes > $3 OR content_type LIKE 'message/external-body%' OR source_url IS NOT NULL AS marks
        FROM document_versions WHERE document_id = $1 AND version = $2 AND status <> 'completed'
      ), claimed AS (
        UPDATE document_versions
        SET status = 'processing', attempts = attempts + 1, started_at = now(), updated_at = now()
        WHERE document_id = $1 AND version = $2 AND status <> 'completed' AND (SELECT marks FROM target)
-       RETURNING tenant_id, content_type, filename, CASE WHEN bytes <= $4 THEN raw_content END AS raw_content,
-                 bytes, chunking, request_id, attempts, extract(epoch FROM now() - queued_at) * 1000 AS queued_ms
+       RETURNING attempts
      ), document AS (
        UPDATE documents SET status = 'processing', updated_at = now()
        WHERE id = $1 AND latest_version = $2 AND status <> 'processing' AND EXISTS (SELECT 1 FROM claimed)
-     ), read AS (
-       SELECT tenant_id, content_type, filename, CASE WHEN bytes <= $4 THEN raw_content END AS raw_content,
-              bytes, chunking, request_id, attempts + 1 AS attempts, extract(epoch FROM now() - queued_at) * 1000 AS queued_ms
-       FROM document_versions
-       WHERE document_id = $1 AND version = $2 AND status <> 'completed' AND NOT (SELECT marks FROM target)
      )
-     SELECT tenant_id AS "tenantId", content_type AS "contentType", filename, raw_content AS "rawContent",
-            bytes, chunking, request_id AS "requestId", attempts, queued_ms::float8 AS "queuedMs", marked
-     FROM (SELECT *, true AS marked FROM claimed UNION ALL SELECT *, false FROM read) AS version`,
+     -- A version to mark that another delivery completed meanwhile is not returned: nothing to do.
+     SELECT tenant_id AS "tenantId", content_type AS "contentType", filename, raw_content AS "rawContent", bytes,
+            chunking, request_id AS "requestId", coalesce((SELECT attempts FROM claimed), attempts + 1) AS attempts,
+            queued_ms::float8 AS "queuedMs", EXISTS (SELECT 1 FROM claimed) AS marked
+     FROM target
+     WHERE NOT marks OR EXISTS (SELECT 1 FROM claimed)`,
     values: [ref.documentId, ref.version, markAboveBytes, RAW_CONTENT_SLICE_BYTES],
   });
   const row = rows[0] as (Omit<ClaimedVersion, 'rawContent'> & { rawContent: Buffer | null }) | undefined;

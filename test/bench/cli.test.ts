@@ -1,16 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OptionsError, type RawOptions, resolveOptions } from '../../bench/cli.js';
+import { OptionsError, resolveOptions } from '../../bench/cli.js';
+import { rawOptions } from './raw-options.js';
 
-const given = (options: Partial<RawOptions>): RawOptions => ({
-  words: 1000,
-  size: 500,
-  overlap: 50,
-  workers: 1,
-  apiNodes: 1,
-  timeout: 300,
-  runs: 5,
-  ...options,
-});
+const given = rawOptions;
 
 describe('resolveOptions', () => {
   it('runs single with 2,000 documents against a private up stack by default', () => {

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { type RawOptions, resolveOptions } from '../../bench/cli.js';
+import { resolveOptions } from '../../bench/cli.js';
 import { suiteSteps, suiteTable } from '../../bench/suite.js';
 import { check } from '../../bench/targets.js';
+import { rawOptions } from './raw-options.js';
 
-const raw: RawOptions = {
-  words: 1000,
-  size: 500,
-  overlap: 50,
-  workers: 1,
-  apiNodes: 1,
-  timeout: 300,
-  runs: 5,
-};
+const raw = rawOptions();
 
 describe('suiteSteps', () => {
   it('runs every target-judging scenario at its defaults, sustained at 500/s and at 1,000/s', () => {

@@ -2,7 +2,7 @@ import { countTokens } from '../tokenize.js';
 import { finishChunks } from './finish.js';
 import type { Chunk } from './settings.js';
 import { type ChunkSpan, checkBudget } from './span.js';
-import { WHITESPACE } from './whitespace.js';
+import { skipWhitespaceBackward, WHITESPACE } from './whitespace.js';
 
 /**
  * Cuts `text` into spans of `size` words, each sharing `overlap` words with the one before.
@@ -32,7 +32,7 @@ export function wordSpans(text: string, size: number, overlap: number): ChunkSpa
     if (words !== event) continue;
     const word = words - 1;
     if (word === nextAfter) {
-      (spans[closing++] as ChunkSpan).end = wordEndBefore(text, at);
+      (spans[closing++] as ChunkSpan).end = skipWhitespaceBackward(text, 0, at);
       nextAfter += step;
     }
     if (word === nextStart) {
@@ -45,15 +45,8 @@ export function wordSpans(text: string, size: number, overlap: number): ChunkSpa
   // The first span that reaches the last word ends there; any after it would only repeat words.
   const last = Math.max(0, Math.ceil((words - size) / step));
   spans.length = last + 1;
-  (spans[last] as ChunkSpan).end = wordEndBefore(text, text.length);
+  (spans[last] as ChunkSpan).end = skipWhitespaceBackward(text, 0, text.length);
   return spans;
-}
-
-/** One past the last non-whitespace code unit before `offset`. */
-function wordEndBefore(text: string, offset: number): number {
-  let at = offset;
-  while (at > 0 && WHITESPACE[text.charCodeAt(at - 1)] === 1) at--;
-  return at;
 }
 
 /**
