@@ -68,6 +68,18 @@ function threadFile(): string {
 }
 
 /**
+ * Piscina first loads the thread file with require(), which Node 20.19+ turns into a synchronous
+ * ESM load; when threads start together that path can abort the whole process (fatal
+ * `v8::Module::IsGraphAsync`, seen in CI). Without require(esm), require() throws and piscina
+ * falls back to import(), the ordinary asynchronous loader.
+ */
+function threadExecArgv(): string[] {
+  const flag = '--no-experimental-require-module';
+  const known = process.allowedNodeEnvironmentFlags.has(flag);
+  return known ? [...process.execArgv, flag] : process.execArgv;
+}
+
+/**
  * Runs the pipeline in worker threads, so a slow or hostile document never blocks the event loop
  * (BullMQ lock renewal, HTTP). A thread that overruns its time or heap is terminated and replaced,
  * and the document fails with `timeout` or `too_large`. Tasks wait here, not in piscina's queue,
@@ -84,6 +96,7 @@ export class PipelinePool {
     countTokens('warm up');
     this.piscina = new Piscina({
       filename: threadFile(),
+      execArgv: threadExecArgv(),
       minThreads: 1,
       maxThreads: options.threads,
       idleTimeout: 30_000,
