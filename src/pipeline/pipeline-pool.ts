@@ -55,28 +55,16 @@ export interface PipelinePoolOptions {
 }
 
 /**
- * The compiled thread body. Tests run from src/ (TypeScript), which a thread cannot load, so
- * they use the build in dist/ (`npm test` builds first).
+ * The compiled thread entry (see thread-entry.cts). Tests run from src/ (TypeScript), which a
+ * thread cannot load, so they use the build in dist/ (`npm test` builds first).
  */
 function threadFile(): string {
   const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return path.join(path.dirname(here), 'thread.js');
-  const built = path.resolve(path.dirname(here), '../../dist/src/pipeline/thread.js');
+  if (here.endsWith('.js')) return path.join(path.dirname(here), 'thread-entry.cjs');
+  const built = path.resolve(path.dirname(here), '../../dist/src/pipeline/thread-entry.cjs');
   if (!existsSync(built))
     throw new Error(`pipeline thread not built: run \`npm run build\` (looked for ${built})`);
   return built;
-}
-
-/**
- * Piscina first loads the thread file with require(), which Node 20.19+ turns into a synchronous
- * ESM load; when threads start together that path can abort the whole process (fatal
- * `v8::Module::IsGraphAsync`, seen in CI). Without require(esm), require() throws and piscina
- * falls back to import(), the ordinary asynchronous loader.
- */
-function threadExecArgv(): string[] {
-  const flag = '--no-experimental-require-module';
-  const known = process.allowedNodeEnvironmentFlags.has(flag);
-  return known ? [...process.execArgv, flag] : process.execArgv;
 }
 
 /**
@@ -96,7 +84,6 @@ export class PipelinePool {
     countTokens('warm up');
     this.piscina = new Piscina({
       filename: threadFile(),
-      execArgv: threadExecArgv(),
       minThreads: 1,
       maxThreads: options.threads,
       idleTimeout: 30_000,
