@@ -117,7 +117,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { metrics: options.metrics });
   await app.register(dbPlugin, { connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX });
   await app.register(queuePlugin, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
-  await app.register(authPlugin, { required: config.AUTH_REQUIRED, cacheMs: config.API_KEY_CACHE_MS });
+  await app.register(authPlugin, {
+    required: config.AUTH_REQUIRED,
+    cacheMs: config.API_KEY_CACHE_MS,
+    // Failed lookups are failed attempts: they share the budget of callers without a key.
+    missesPerIpPerMinute:
+      config.RATE_LIMIT_PER_MINUTE === 0 ? undefined : config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,
+  });
   await app.register(rateLimitPlugin, {
     perKeyPerMinute: config.RATE_LIMIT_PER_MINUTE,
     perIpPerMinute: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RATE_LIMIT_FLUSH_MS } from '../../src/api/plugins/batched-rate-limit-store.js';
 import { createApiKey } from '../../src/store/api-keys.js';
@@ -72,6 +73,40 @@ describe('rate limits', () => {
       );
     }
     expect(statuses).toEqual([401, 401, 401, 429]);
+  });
+
+  it('looks up made-up keys in Postgres only up to the per-IP budget; a real key from elsewhere still works', async () => {
+    const db = context.app.db;
+    const query = db.query.bind(db);
+    let lookups = 0;
+    db.query = ((...args: Parameters<typeof query>) => {
+      if (JSON.stringify(args[0]).includes('FROM api_keys')) lookups++;
+      return query(...args);
+    }) as typeof db.query;
+    const madeUp = () => `ingestd_${randomBytes(6).toString('hex')}_${'A'.repeat(43)}`;
+    const real = (await createApiKey(context.pool, { tenantId: 't3', scopes: ['read'] })).key;
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        statuses.push(
+          (await get(context.app, { authorization: `Bearer ${madeUp()}` }, '198.51.100.30')).statusCode,
+        );
+      }
+      expect(statuses).toEqual([401, 401, 401, 429, 429, 429, 429, 429]);
+      expect(lookups).toBe(3);
+      // A real key not yet cached is not looked up from that address either: 429, not a false 401.
+      const throttled = await get(context.app, { authorization: `Bearer ${real}` }, '198.51.100.30');
+      expect(throttled.statusCode).toBe(429);
+      expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
+      expect(lookups).toBe(3);
+      // Another address is unaffected.
+      expect((await get(context.app, { authorization: `Bearer ${real}` }, '198.51.100.31')).statusCode).toBe(
+        200,
+      );
+      expect(lookups).toBe(4);
+    } finally {
+      db.query = query;
+    }
   });
 });
 

@@ -18,7 +18,9 @@ export const DEFAULT_TENANT = 'default';
 export type Caller =
   | { kind: 'key'; keyId: string; prefix: string; tenantId: string; scopes: readonly ApiKeyScope[] }
   | { kind: 'anonymous' }
-  | { kind: 'rejected'; reason: string };
+  | { kind: 'rejected'; reason: string }
+  /** Its address has made too many lookups of unknown keys this minute: not looked up. */
+  | { kind: 'throttled'; retryAfterSeconds: number };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -34,12 +36,19 @@ export interface AuthPluginOptions {
   required: boolean;
   /** How long a looked-up key (or a miss) is trusted before Postgres is asked again, in ms. */
   cacheMs: number;
+  /**
+   * Lookups of unknown keys one client address may make a minute on this node; beyond it, keys
+   * not in the cache answer 429 without a lookup, so a flood of made-up keys cannot turn into as
+   * many Postgres queries. Default: unlimited (rate limiting off)
+   */
+  missesPerIpPerMinute?: number;
 }
 
 /** Query parameters that look like credentials: a key in a URL ends up in logs and histories. */
 const CREDENTIAL_PARAMS = new Set(['api_key', 'apikey', 'api-key', 'key', 'token', 'access_token']);
 const FOUND_CACHE_LIMIT = 10_000;
 const MISSED_CACHE_LIMIT = 1_000;
+const MISS_WINDOW_MS = 60_000;
 
 /**
  * The scope a route needs, from one table so the whole policy reads in one place. Routes outside
@@ -68,7 +77,9 @@ function presentedKey(request: FastifyRequest): string | undefined {
  * API keys: identifies the caller in onRequest (the rate limiter, a route-level onRequest hook,
  * keys on it) and enforces in preParsing, after the rate limiter and before any body is read,
  * so failed attempts count against the per-IP budget and an unauthenticated upload is refused
- * unread. A made-up key still costs one indexed lookup by prefix (misses are cached too). Keys are cached briefly in-process: a revoked key stops working within `cacheMs`.
+ * unread. A made-up key costs one indexed lookup by prefix (misses are cached too), up to
+ * `missesPerIpPerMinute` an address. Keys are cached briefly in-process: a revoked key stops
+ * working within `cacheMs`.
  */
 const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) => {
   app.decorateRequest('tenantId', DEFAULT_TENANT);
@@ -78,20 +89,35 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
   const found = new Map<string, { key: StoredApiKey; expires: number }>();
   const missed = new Map<string, number>();
   const touched = new Map<string, number>();
+  // Misses per client address in the current window; the whole map starts over each window.
+  const missesPerIp = options.missesPerIpPerMinute ?? Number.POSITIVE_INFINITY;
+  let misses = new Map<string, number>();
+  let missWindowEnds = 0;
 
   const remember = <V>(cache: Map<string, V>, limit: number, prefix: string, value: V) => {
     if (cache.size >= limit) cache.delete(cache.keys().next().value as string);
     cache.set(prefix, value);
   };
 
-  const lookUp = async (prefix: string): Promise<StoredApiKey | undefined> => {
+  /** The stored key, undefined for none, or 'throttled' when `ip` may not look up more now. */
+  const lookUp = async (prefix: string, ip: string): Promise<StoredApiKey | undefined | 'throttled'> => {
+    const now = Date.now();
     const hit = found.get(prefix);
-    if (hit && hit.expires > Date.now()) return hit.key;
-    if ((missed.get(prefix) ?? 0) > Date.now()) return undefined;
+    if (hit && hit.expires > now) return hit.key;
+    if ((missed.get(prefix) ?? 0) > now) return undefined;
+    if (now >= missWindowEnds) {
+      misses = new Map();
+      missWindowEnds = now + MISS_WINDOW_MS;
+    }
+    const missesSoFar = misses.get(ip) ?? 0;
+    if (missesSoFar >= missesPerIp) return 'throttled';
     const key = await findApiKeyByPrefix(app.db, prefix);
     const expires = Date.now() + options.cacheMs;
     if (key) remember(found, FOUND_CACHE_LIMIT, prefix, { key, expires });
-    else remember(missed, MISSED_CACHE_LIMIT, prefix, expires);
+    else {
+      remember(missed, MISSED_CACHE_LIMIT, prefix, expires);
+      misses.set(ip, missesSoFar + 1);
+    }
     return key;
   };
 
@@ -100,7 +126,13 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, options) =
     if (presented === undefined) return { kind: 'anonymous' };
     const prefix = apiKeyPrefix(presented);
     if (!prefix) return { kind: 'rejected', reason: 'the API key is malformed' };
-    const stored = await lookUp(prefix);
+    const stored = await lookUp(prefix, request.ip);
+    if (stored === 'throttled') {
+      return {
+        kind: 'throttled',
+        retryAfterSeconds: Math.max(1, Math.ceil((missWindowEnds - Date.now()) / 1000)),
+      };
+    }
     if (!stored || !timingSafeEqual(hashApiKey(presented), stored.keyHash)) {
       return { kind: 'rejected', reason: 'the API key is not valid' };
     }
@@ -142,6 +174,16 @@ function enforceAuth(required: boolean) {
     const scope = requiredScope(request.method, request.routeOptions.url);
     if (scope === 'public') return;
     const caller = request.caller ?? { kind: 'anonymous' };
+    if (caller.kind === 'throttled') {
+      reply.header('retry-after', String(caller.retryAfterSeconds));
+      return sendError(
+        reply,
+        429,
+        'rate_limited',
+        'too many unknown API keys from this address; retry later',
+        { retryAfterSeconds: caller.retryAfterSeconds },
+      );
+    }
     if (caller.kind !== 'key') {
       reply.header('www-authenticate', 'Bearer');
       const message =
