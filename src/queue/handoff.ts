@@ -7,7 +7,13 @@ import {
   type VersionOutcome,
 } from '../store/documents.js';
 import type { Pool } from '../store/pool.js';
-import { toProcessVersionPayload } from './jobs.js';
+import {
+  type PlannedJob,
+  type ProcessVersionPayload,
+  planJobs,
+  processVersionJobId,
+  toProcessVersionPayload,
+} from './jobs.js';
 import type { DocumentQueue } from './producer.js';
 
 export interface HandoffDeps {
@@ -31,30 +37,30 @@ export async function commitAndEnqueue(
   documents: readonly NewDocument[],
 ): Promise<VersionOutcome[]> {
   const fresh = documents.filter((d) => d.externalId === null);
-  await insertDocuments(deps.pool, fresh);
+  // New documents travel in group jobs, whose ids their versions record as they are inserted.
+  const freshJobs = planJobs(fresh.map((d) => payloadOf(d, d.id, 1)));
+  const groupJobIds = new Map<string, string>();
+  for (const job of freshJobs) {
+    if (job.versions.length > 1) for (const v of job.versions) groupJobIds.set(v.documentId, job.jobId);
+  }
+  await insertDocuments(deps.pool, fresh, groupJobIds);
   const outcomes = new Map<NewDocument, VersionOutcome>(
     fresh.map((d) => [d, { id: d.id, version: 1, duplicate: false, status: 'queued' }]),
   );
+  const versioned: ProcessVersionPayload[] = [];
   for (const document of documents) {
-    if (document.externalId !== null) outcomes.set(document, await addDocumentVersion(deps.pool, document));
+    if (document.externalId === null) continue;
+    const outcome = await addDocumentVersion(deps.pool, document);
+    outcomes.set(document, outcome);
+    if (!outcome.duplicate) versioned.push(payloadOf(document, outcome.id, outcome.version));
   }
   const ordered = documents.map((d) => outcomes.get(d) as VersionOutcome);
-  const queued = documents.filter((_, i) => !ordered[i]?.duplicate);
-  deps.metrics.documentsAccepted.inc(queued.length);
+  const queued = fresh.length + versioned.length;
+  deps.metrics.documentsAccepted.inc(queued);
   try {
-    await deps.queue.enqueue(
-      queued.map((d) => {
-        const outcome = outcomes.get(d) as VersionOutcome;
-        return toProcessVersionPayload({
-          documentId: outcome.id,
-          version: outcome.version,
-          tenantId: d.tenantId,
-          requestId: d.requestId,
-        });
-      }),
-    );
+    await deps.queue.enqueuePlanned([...freshJobs, ...versioned.map(ownJob)]);
   } catch (error) {
-    deps.metrics.enqueueFailures.inc(queued.length);
+    deps.metrics.enqueueFailures.inc(queued);
     // One line every few seconds is enough during an outage; the counter has the total.
     if (Date.now() - lastEnqueueWarning > 5_000) {
       lastEnqueueWarning = Date.now();
@@ -62,4 +68,18 @@ export async function commitAndEnqueue(
     }
   }
   return ordered;
+}
+
+function payloadOf(document: NewDocument, documentId: string, version: number): ProcessVersionPayload {
+  return toProcessVersionPayload({
+    documentId,
+    version,
+    tenantId: document.tenantId,
+    requestId: document.requestId,
+  });
+}
+
+/** New versions of existing documents keep jobs of their own: their rows record no group job. */
+function ownJob(version: ProcessVersionPayload): PlannedJob {
+  return { jobId: processVersionJobId(version.documentId, version.version), versions: [version] };
 }

@@ -6,6 +6,11 @@ import { z } from 'zod';
  */
 export const PROCESSING_QUEUE = 'documents';
 export const PROCESS_VERSION_JOB = 'process-version';
+/**
+ * Processes the versions one group commit stored, one after another: one job instead of one per
+ * version, which divides BullMQ's work in Redis and in both processes by the group's size.
+ */
+export const PROCESS_VERSIONS_JOB = 'process-versions';
 /** Re-chunks a completed version from its stored text with the settings in rechunk_settings. */
 export const RECHUNK_VERSION_JOB = 'rechunk-version';
 
@@ -18,12 +23,63 @@ export const processVersionPayload = z.object({
 });
 export type ProcessVersionPayload = z.infer<typeof processVersionPayload>;
 
+/** A group commit holds at most 256 documents (GroupCommitOptions.maxDocuments' default). */
+export const processVersionsPayload = z.object({
+  versions: z.array(processVersionPayload).min(1).max(10_000),
+});
+export type ProcessVersionsPayload = z.infer<typeof processVersionsPayload>;
+
+/** What a job of the processing queue carries. */
+export type ProcessingJobData = ProcessVersionPayload | ProcessVersionsPayload;
+
 /**
  * One job id per (document, version): adding the same version twice while its job exists is a
  * no-op in BullMQ. BullMQ forbids ':' in custom ids, hence the dash.
  */
 export function processVersionJobId(documentId: string, version: number): string {
   return `${documentId}-v${version}`;
+}
+
+/**
+ * A group's job is named after its first version: enqueuing the same group again (a keyed retry
+ * that takes over an abandoned request) is a no-op while the job exists.
+ */
+export function processVersionsJobId(first: ProcessVersionPayload): string {
+  return `${processVersionJobId(first.documentId, first.version)}-group`;
+}
+
+/**
+ * Versions per group job. A job's versions run one after another on one of a worker's slots, so
+ * a large batch is spread over several jobs (and workers); 16 already divides BullMQ's work per
+ * version by 16.
+ */
+export const GROUP_JOB_MAX_VERSIONS = 16;
+
+/** A job to add: one version's own job, or a group job of several. */
+export interface PlannedJob {
+  jobId: string;
+  versions: ProcessVersionPayload[];
+}
+
+/**
+ * The jobs that carry versions committed together: groups of up to GROUP_JOB_MAX_VERSIONS, in
+ * order; a version left alone gets its own job. The API records each version's group job id
+ * with the version (queue_job_id) before enqueuing, so the sweeper can tell it is in a live job.
+ */
+export function planJobs(payloads: readonly ProcessVersionPayload[]): PlannedJob[] {
+  const jobs: PlannedJob[] = [];
+  for (let start = 0; start < payloads.length; start += GROUP_JOB_MAX_VERSIONS) {
+    const versions = payloads.slice(start, start + GROUP_JOB_MAX_VERSIONS);
+    const [first] = versions as [ProcessVersionPayload];
+    jobs.push({
+      jobId:
+        versions.length === 1
+          ? processVersionJobId(first.documentId, first.version)
+          : processVersionsJobId(first),
+      versions,
+    });
+  }
+  return jobs;
 }
 
 /**

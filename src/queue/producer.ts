@@ -4,12 +4,16 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { QueueSnapshot } from '../metrics.js';
 import {
+  type PlannedJob,
   PROCESS_VERSION_JOB,
+  PROCESS_VERSIONS_JOB,
   PROCESSING_QUEUE,
+  type ProcessingJobData,
   type ProcessVersionPayload,
   processVersionJobId,
   RECHUNK_VERSION_JOB,
   rechunkVersionJobId,
+  toProcessVersionPayload,
 } from './jobs.js';
 
 /**
@@ -42,10 +46,10 @@ const BACKOFF_BASE_MS = 1_000;
 
 /** The producer side of the processing queue: API nodes add jobs, anyone can read its depth. */
 export class DocumentQueue {
-  readonly queue: Queue<ProcessVersionPayload>;
+  readonly queue: Queue<ProcessingJobData>;
 
   constructor(connection: Redis, prefix: string, logger: Logger) {
-    this.queue = new Queue<ProcessVersionPayload>(PROCESSING_QUEUE, {
+    this.queue = new Queue<ProcessingJobData>(PROCESSING_QUEUE, {
       connection,
       prefix,
       defaultJobOptions: {
@@ -65,17 +69,40 @@ export class DocumentQueue {
    * Adds one job per version in one round trip. A version whose job still exists is not added
    * twice. Rejects after ENQUEUE_TIMEOUT_MS rather than waiting for Redis to come back.
    */
-  async enqueue(payloads: readonly ProcessVersionPayload[]): Promise<void> {
+  async enqueue(
+    payloads: readonly ProcessVersionPayload[],
+    options: { delayMs?: number } = {},
+  ): Promise<void> {
     if (payloads.length === 0) return;
+    const delay = options.delayMs ? { delay: options.delayMs } : {};
     await withTimeout(
       this.queue.addBulk(
         payloads.map((data) => ({
           name: PROCESS_VERSION_JOB,
           data,
-          opts: { jobId: processVersionJobId(data.documentId, data.version) },
+          opts: { jobId: processVersionJobId(data.documentId, data.version), ...delay },
         })),
       ),
     );
+  }
+
+  /** Adds planned jobs (see planJobs) in one round trip; a job whose id exists is not added twice. */
+  async enqueuePlanned(jobs: readonly PlannedJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await withTimeout(
+      this.queue.addBulk(
+        jobs.map(({ jobId, versions }) =>
+          versions.length === 1
+            ? { name: PROCESS_VERSION_JOB, data: versions[0] as ProcessVersionPayload, opts: { jobId } }
+            : { name: PROCESS_VERSIONS_JOB, data: { versions }, opts: { jobId } },
+        ),
+      ),
+    );
+  }
+
+  /** Gives versions their own jobs, starting after the first backoff (see processVersions). */
+  async enqueueRetries(payloads: readonly ProcessVersionPayload[]): Promise<void> {
+    await this.enqueue(payloads, { delayMs: BACKOFF_BASE_MS });
   }
 
   /** Adds the job that re-chunks a version with the settings stored in its rechunk_settings. */
@@ -89,20 +116,29 @@ export class DocumentQueue {
 
   /**
    * Enqueues afresh each version whose job is missing, failed or completed; leaves versions whose
-   * job is waiting, delayed or active alone. Returns how many were enqueued.
+   * job is waiting, delayed or active alone, be it the version's own job or the group job it was
+   * enqueued in (`groupJobId`). Returns how many were enqueued.
    */
-  async reviveJobs(payloads: readonly ProcessVersionPayload[]): Promise<number> {
-    const states = await Promise.all(
-      payloads.map((data) => this.queue.getJobState(processVersionJobId(data.documentId, data.version))),
+  async reviveJobs(
+    versions: readonly (Parameters<typeof toProcessVersionPayload>[0] & { groupJobId?: string | null })[],
+  ): Promise<number> {
+    const live = (state: string | undefined) => !['unknown', 'failed', 'completed'].includes(state as string);
+    const groupIds = [...new Set(versions.flatMap((v) => (v.groupJobId ? [v.groupJobId] : [])))];
+    const [ownStates, groupStates] = await Promise.all([
+      Promise.all(versions.map((v) => this.queue.getJobState(processVersionJobId(v.documentId, v.version)))),
+      Promise.all(groupIds.map((id) => this.queue.getJobState(id))),
+    ]);
+    const liveGroups = new Set(groupIds.filter((_, i) => live(groupStates[i])));
+    const dead = versions.filter(
+      (v, i) => !live(ownStates[i]) && !(v.groupJobId && liveGroups.has(v.groupJobId)),
     );
-    const dead = payloads.filter((_, i) => ['unknown', 'failed', 'completed'].includes(states[i] as string));
     // A finished job's id blocks a new add with the same id until the old job is removed.
     await Promise.all(
       dead.map((data) =>
         this.queue.remove(processVersionJobId(data.documentId, data.version)).catch(() => 0),
       ),
     );
-    await this.enqueue(dead);
+    await this.enqueue(dead.map(toProcessVersionPayload));
     return dead.length;
   }
 

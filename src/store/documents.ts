@@ -62,7 +62,12 @@ export interface DocumentView {
  * that exists already is skipped: a keyed retry re-sends the ids of a run whose node died after
  * committing them (see claimIdempotencyKey).
  */
-export async function insertDocuments(pool: Queryable, documents: readonly NewDocument[]): Promise<void> {
+export async function insertDocuments(
+  pool: Queryable,
+  documents: readonly NewDocument[],
+  /** The group job each document's version will travel in (see planGroupJobs); none: its own. */
+  groupJobIds?: ReadonlyMap<string, string>,
+): Promise<void> {
   const [only] = documents;
   if (!only) return;
   if (documents.length === 1) {
@@ -98,11 +103,11 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
     text: `WITH input AS (
        SELECT id, tenant_id, source, external_id, metadata, content_type,
               coalesce(convert_to(content_text, 'UTF8'), content_bytes) AS raw_content, content_hash, chunking,
-              request_id, filename
+              request_id, filename, queue_job_id
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                   $7::bytea[], $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[])
+                   $7::bytea[], $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
          AS t(id, tenant_id, source, external_id, metadata, content_type, content_bytes, content_hash, chunking,
-              request_id, filename, content_text)
+              request_id, filename, content_text, queue_job_id)
      ), new_documents AS (
        INSERT INTO documents (id, tenant_id, source, external_id, status, latest_version, content_hash, metadata)
        SELECT id, tenant_id, source, external_id, 'queued', 1, content_hash, metadata::jsonb FROM input
@@ -110,9 +115,9 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
      )
      INSERT INTO document_versions
        (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content, chunking, status, request_id,
-        filename)
+        filename, queue_job_id)
      SELECT id, 1, tenant_id, content_hash, content_type, octet_length(raw_content), raw_content, chunking::jsonb,
-            'queued', request_id, filename
+            'queued', request_id, filename, queue_job_id
      FROM input
      ON CONFLICT (document_id, version) DO NOTHING`,
     values: [
@@ -128,6 +133,7 @@ export async function insertDocuments(pool: Queryable, documents: readonly NewDo
       documents.map((d) => d.requestId),
       documents.map((d) => d.filename),
       documents.map((d) => d.contentText ?? null),
+      documents.map((d) => groupJobIds?.get(d.id) ?? null),
     ],
   });
 }

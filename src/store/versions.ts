@@ -292,6 +292,15 @@ export async function failVersion(pool: Pool, ref: VersionRef, failure: VersionF
   });
 }
 
+export interface StrandedVersion {
+  documentId: string;
+  version: number;
+  tenantId: string;
+  requestId: string | null;
+  /** The group job it was enqueued in, if any (see planJobs). */
+  groupJobId: string | null;
+}
+
 /**
  * Versions queued, or processing, for longer than `olderThanMs`: candidates for a lost job.
  * Two index-backed halves (partial indexes on each status), oldest first.
@@ -300,19 +309,15 @@ export async function findStrandedVersions(
   pool: Pool,
   olderThanMs: number,
   limit: number,
-): Promise<{ documentId: string; version: number; tenantId: string; requestId: string | null }[]> {
-  const { rows } = await pool.query<{
-    documentId: string;
-    version: number;
-    tenantId: string;
-    requestId: string | null;
-  }>(
-    `(SELECT document_id AS "documentId", version, tenant_id AS "tenantId", request_id AS "requestId"
+): Promise<StrandedVersion[]> {
+  const { rows } = await pool.query<StrandedVersion>(
+    `(SELECT document_id AS "documentId", version, tenant_id AS "tenantId", request_id AS "requestId",
+             queue_job_id AS "groupJobId"
       FROM document_versions
       WHERE status = 'queued' AND created_at < now() - make_interval(secs => $1 / 1000.0)
       ORDER BY created_at LIMIT $2)
      UNION ALL
-     (SELECT document_id, version, tenant_id, request_id
+     (SELECT document_id, version, tenant_id, request_id, queue_job_id
       FROM document_versions
       WHERE status = 'processing' AND updated_at < now() - make_interval(secs => $1 / 1000.0)
       ORDER BY updated_at LIMIT $2)`,

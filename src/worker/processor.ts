@@ -10,9 +10,12 @@ import { type Chunk, chunkingSettings } from '../pipeline/chunk/settings.js';
 import { defaultExtractLimits } from '../pipeline/extract/types.js';
 import { INLINE_MAX_BYTES, type PipelinePool } from '../pipeline/pipeline-pool.js';
 import {
+  PROCESS_VERSIONS_JOB,
   PROCESSING_QUEUE,
+  type ProcessingJobData,
   type ProcessVersionPayload,
   processVersionPayload,
+  processVersionsPayload,
   RECHUNK_VERSION_JOB,
 } from '../queue/jobs.js';
 import type { Pool } from '../store/pool.js';
@@ -250,22 +253,61 @@ export async function rechunkVersion(
   return stored ? 'completed' : 'skipped';
 }
 
+/**
+ * Processes the versions of a group job one after another. A version that fails for good is
+ * recorded as failed by processVersion, as in its own job; one that fails for a passing reason
+ * is handed to a job of its own (with the usual retries and backoff) rather than retrying the
+ * group. Only when that hand-off fails does the group job fail, to be retried whole: versions it
+ * already completed are then skipped at their claim.
+ */
+export async function processVersions(
+  deps: ProcessorDeps,
+  versions: readonly ProcessVersionPayload[],
+  delivery: { attemptsMade: number; attemptsStarted: number },
+  handOff: (versions: ProcessVersionPayload[]) => Promise<void>,
+): Promise<ProcessOutcome> {
+  const retry: ProcessVersionPayload[] = [];
+  let completed = false;
+  for (const payload of versions) {
+    try {
+      const outcome = await processVersion(deps, payload, {
+        number: delivery.attemptsMade + 1,
+        isLast: false,
+        deliveries: delivery.attemptsStarted,
+      });
+      completed ||= outcome === 'completed';
+    } catch (error) {
+      // processVersion has recorded a version that failed for good; it needs nothing more.
+      if (!(error instanceof UnrecoverableError)) retry.push(payload);
+    }
+  }
+  if (retry.length > 0) await handOff(retry);
+  return completed ? 'completed' : 'skipped';
+}
+
 export interface ProcessorWorkerOptions extends ProcessorDeps {
   connection: Redis;
   prefix: string;
   concurrency: number;
   /** Job lock duration, in ms: the pipeline runs off the event loop, so renewals keep coming. */
   lockDurationMs: number;
+  /** Gives versions of a group job that failed for a passing reason jobs of their own. */
+  handOff: (versions: ProcessVersionPayload[]) => Promise<void>;
 }
 
 /** The BullMQ worker of the `processor` role. Its owner closes it. */
 export function createProcessorWorker(
   options: ProcessorWorkerOptions,
-): Worker<ProcessVersionPayload, ProcessOutcome> {
-  const { connection, prefix, concurrency, lockDurationMs, ...deps } = options;
-  const worker = new Worker<ProcessVersionPayload, ProcessOutcome>(
+): Worker<ProcessingJobData, ProcessOutcome> {
+  const { connection, prefix, concurrency, lockDurationMs, handOff, ...deps } = options;
+  const worker = new Worker<ProcessingJobData, ProcessOutcome>(
     PROCESSING_QUEUE,
-    async (job: Job<ProcessVersionPayload>) => {
+    async (job: Job<ProcessingJobData>) => {
+      if (job.name === PROCESS_VERSIONS_JOB) {
+        const group = processVersionsPayload.safeParse(job.data);
+        if (!group.success) throw new UnrecoverableError(`malformed job payload: ${group.error.message}`);
+        return processVersions(deps, group.data.versions, job, handOff);
+      }
       const parsed = processVersionPayload.safeParse(job.data);
       if (!parsed.success) throw new UnrecoverableError(`malformed job payload: ${parsed.error.message}`);
       const payload = parsed.data;

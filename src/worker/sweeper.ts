@@ -1,5 +1,4 @@
 import type { Logger } from '../logger.js';
-import { toProcessVersionPayload } from '../queue/jobs.js';
 import type { DocumentQueue } from '../queue/producer.js';
 import { deleteExpiredIdempotencyKeys } from '../store/idempotency.js';
 import type { Pool } from '../store/pool.js';
@@ -23,8 +22,9 @@ const BATCH = 1_000;
  * Closes the gaps of the durable handoff. A version can be left without a live job when Redis
  * refused its enqueue, when its job failed while Postgres was down (so the version could not be
  * marked failed), or when a stalled job was given up. For each version queued or processing for
- * longer than `staleAfterMs`, the job is looked up: missing, failed or completed means it is
- * enqueued afresh; waiting, delayed or active jobs are left alone. Expired idempotency keys are
+ * longer than `staleAfterMs`, its job is looked up (its own, and the group job it was enqueued
+ * in): missing, failed or completed means it is enqueued afresh; waiting, delayed or active jobs
+ * are left alone. Expired idempotency keys are
  * deleted on the same round. One node sweeps at a time.
  */
 export function startSweeper(options: SweeperOptions): { stop(): Promise<void> } {
@@ -37,7 +37,7 @@ export function startSweeper(options: SweeperOptions): { stop(): Promise<void> }
     name: 'sweeper',
     round: async () => {
       const stranded = await findStrandedVersions(pool, options.staleAfterMs, BATCH);
-      const revived = await queue.reviveJobs(stranded.map(toProcessVersionPayload));
+      const revived = await queue.reviveJobs(stranded);
       if (revived > 0) logger.info({ versions: revived }, 'enqueued again versions left without a live job');
       const expiredKeys = await deleteExpiredIdempotencyKeys(pool, BATCH);
       if (expiredKeys > 0) logger.debug({ keys: expiredKeys }, 'deleted expired idempotency keys');

@@ -124,6 +124,7 @@ export async function startWorkerNode(options: WorkerNodeOptions): Promise<Worke
           prefix: config.QUEUE_PREFIX,
           concurrency: workerConcurrency,
           lockDurationMs: config.JOB_LOCK_MS,
+          handOff: (versions) => queue.enqueueRetries(versions),
           pool,
           pipeline,
           metrics,

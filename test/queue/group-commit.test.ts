@@ -2,8 +2,10 @@ import { createHash } from 'node:crypto';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupCommit, type GroupCommitOptions } from '../../src/queue/group-commit.js';
+import { PROCESS_VERSIONS_JOB } from '../../src/queue/jobs.js';
 import type { NewDocument } from '../../src/store/documents.js';
 import { createTestApp, silentLogger, type TestContext } from '../helpers/context.js';
+import { queuedDocumentIds } from '../helpers/queued-versions.js';
 
 let context: TestContext;
 beforeAll(async () => {
@@ -70,8 +72,27 @@ describe('group commit', () => {
     );
     const byId = new Map(rows.map((row) => [row.id, row.raw]));
     for (const d of documents) expect(byId.get(d.id)?.equals(d.content)).toBe(true);
-    const jobs = await context.app.documentQueue.queue.getJobCounts('waiting');
-    expect(jobs.waiting).toBeGreaterThanOrEqual(50);
+    // Each version is in exactly one job: the first its own, the 49 in three group jobs of 16 and
+    // one of its own; each grouped version records its group job's id.
+    const queued = await queuedDocumentIds(context.app.documentQueue.queue);
+    expect(documents.map((d) => queued.get(d.id))).toEqual(documents.map(() => 1));
+    const groups = await context.app.documentQueue.queue.getJobs(['waiting']);
+    const sizes = groups
+      .filter((job) => job.name === PROCESS_VERSIONS_JOB && documents.some((d) => job.id?.startsWith(d.id)))
+      .map((job) => ('versions' in job.data ? job.data.versions.length : 1))
+      .sort((a, b) => b - a);
+    expect(sizes).toEqual([16, 16, 16]);
+    const recorded = await context.pool.query<{ id: string; job: string | null }>(
+      'SELECT document_id AS id, queue_job_id AS job FROM document_versions WHERE document_id = ANY($1::uuid[])',
+      [documents.map((d) => d.id)],
+    );
+    const jobOf = new Map(recorded.rows.map((row) => [row.id, row.job]));
+    for (const job of groups.filter((g) => g.name === PROCESS_VERSIONS_JOB)) {
+      if (!('versions' in job.data)) continue;
+      for (const v of job.data.versions)
+        if (jobOf.has(v.documentId)) expect(jobOf.get(v.documentId)).toBe(job.id);
+    }
+    expect([...jobOf.values()].filter((job) => job === null)).toHaveLength(2);
   });
 
   it('retries a group the database refuses one by one, so only the bad document fails', async () => {

@@ -7,7 +7,7 @@ import { Metrics } from '../../src/metrics.js';
 import { INLINE_MAX_BYTES, PipelinePool } from '../../src/pipeline/pipeline-pool.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { claimVersion } from '../../src/store/versions.js';
-import { processVersion } from '../../src/worker/processor.js';
+import { processVersion, processVersions } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import {
   createTestConfig,
@@ -175,6 +175,111 @@ describe('a transient failure while storing', () => {
     });
     expect(await versionRow(id)).toEqual({ status: 'failed', attempts: 2, error_code: 'processing_failed' });
     expect(await chunkRows(id)).toEqual([]);
+  });
+});
+
+describe('a group job', () => {
+  it('processes each version of a batch, failing a bad one alone with its code', async () => {
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/documents/batch',
+      payload: {
+        documents: [{ content: numberedWords(600) }, { content: ' \n ' }, { content: 'short text' }],
+      },
+    });
+    expect(response.statusCode).toBe(207);
+    expect(response.json().accepted).toBe(3);
+    const ids: string[] = response.json().items.map((item: { id: string }) => item.id);
+    const documents = await Promise.all(ids.map(settled));
+    expect(documents.map((d) => d.status)).toEqual(['completed', 'failed', 'completed']);
+    expect(documents[1].error.code).toBe('empty');
+    expect((await chunkRows(ids[0] as string)).length).toBe(2);
+  });
+
+  it('hands a version that fails for a passing reason to a job of its own and completes the others', async () => {
+    const ids = [
+      await insertUnqueued(numberedWords(30)),
+      await insertUnqueued(numberedWords(40)),
+      await insertUnqueued(numberedWords(50)),
+    ];
+    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+    const handedOff: string[][] = [];
+    // The second version's row is held, so its completion times out: a real, passing fault.
+    const locker = await pool.connect();
+    const faultyPool = createPool(
+      { connectionString: databaseUrl, max: 2, applicationName: 'test', statementTimeoutMs: 200 },
+      silentLogger,
+    );
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM document_versions WHERE document_id = $1 FOR UPDATE', [ids[1]]);
+      const outcome = await processVersions(
+        { ...deps(), pool: faultyPool },
+        versions,
+        { attemptsMade: 0, attemptsStarted: 1 },
+        async (retry) => {
+          handedOff.push(retry.map((v) => v.documentId));
+        },
+      );
+      expect(outcome).toBe('completed');
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await faultyPool.end();
+    }
+    expect(handedOff).toEqual([[ids[1]]]);
+    const { rows } = await pool.query(
+      'SELECT document_id AS id, status FROM document_versions WHERE document_id = ANY($1::uuid[])',
+      [ids],
+    );
+    const status = new Map(rows.map((row) => [row.id, row.status]));
+    expect(ids.map((id) => status.get(id))).toEqual(['completed', 'queued', 'completed']);
+  });
+
+  it('fails when the hand-off fails, so the group is retried; a retry skips what it completed', async () => {
+    const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued('   ')];
+    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+    const locker = await pool.connect();
+    const faultyPool = createPool(
+      { connectionString: databaseUrl, max: 2, applicationName: 'test', statementTimeoutMs: 200 },
+      silentLogger,
+    );
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT 1 FROM document_versions WHERE document_id = $1 FOR UPDATE', [ids[0]]);
+      const refused = async () => {
+        throw new Error('redis is away');
+      };
+      const delivery = { attemptsMade: 0, attemptsStarted: 1 };
+      await expect(
+        processVersions({ ...deps(), pool: faultyPool }, versions, delivery, refused),
+      ).rejects.toThrow('redis is away');
+    } finally {
+      await locker.query('ROLLBACK');
+      locker.release();
+      await faultyPool.end();
+    }
+    // The empty one failed for good at once; the retry completes the other and skips it.
+    const handedOff: string[] = [];
+    const retried = await processVersions(
+      deps(),
+      versions,
+      { attemptsMade: 1, attemptsStarted: 2 },
+      async (r) => {
+        handedOff.push(...r.map((v) => v.documentId));
+      },
+    );
+    expect(retried).toBe('completed');
+    expect(handedOff).toEqual([]);
+    const { rows } = await pool.query(
+      'SELECT document_id AS id, status, error_code FROM document_versions WHERE document_id = ANY($1::uuid[])',
+      [ids],
+    );
+    const byId = new Map(rows.map((row) => [row.id, [row.status, row.error_code]]));
+    expect(ids.map((id) => byId.get(id))).toEqual([
+      ['completed', null],
+      ['failed', 'empty'],
+    ]);
   });
 });
 
