@@ -70,6 +70,31 @@ const insertUnqueued = (content: string) => insertUnqueuedDocument(pool, content
 const deps = () => ({ pool, pipeline, metrics: new Metrics(), logger: silentLogger });
 const firstAttempt = { number: 1, isLast: false };
 
+/**
+ * Runs `work` with a pool whose statements time out after 200 ms while another connection holds
+ * the lock that `lock` takes, in a transaction rolled back afterwards.
+ */
+async function whileLocked<T>(
+  lock: string,
+  params: unknown[],
+  work: (faultyPool: Pool) => Promise<T>,
+): Promise<T> {
+  const locker = await pool.connect();
+  const faultyPool = createPool(
+    { connectionString: databaseUrl, max: 2, applicationName: 'test', statementTimeoutMs: 200 },
+    silentLogger,
+  );
+  try {
+    await locker.query('BEGIN');
+    await locker.query(lock, params);
+    return await work(faultyPool);
+  } finally {
+    await locker.query('ROLLBACK');
+    locker.release();
+    await faultyPool.end();
+  }
+}
+
 describe('processing a document', () => {
   it('takes a posted document to completed with chunks of 500 words overlapping by 50', async () => {
     const id = await submit({ content: numberedWords(1000) });
@@ -135,23 +160,9 @@ describe('processing a document', () => {
 });
 
 describe('a transient failure while storing', () => {
-  /** Holds an exclusive lock on the chunks table, so storing a version times out (a real, retryable fault). */
-  async function withChunksLocked<T>(work: (faultyPool: Pool) => Promise<T>): Promise<T> {
-    const locker = await pool.connect();
-    const faultyPool = createPool(
-      { connectionString: databaseUrl, max: 2, applicationName: 'test', statementTimeoutMs: 200 },
-      silentLogger,
-    );
-    try {
-      await locker.query('BEGIN');
-      await locker.query('LOCK TABLE chunks IN ACCESS EXCLUSIVE MODE');
-      return await work(faultyPool);
-    } finally {
-      await locker.query('ROLLBACK');
-      locker.release();
-      await faultyPool.end();
-    }
-  }
+  /** Storing a version times out while the chunks table is locked: a real, retryable fault. */
+  const withChunksLocked = <T>(work: (faultyPool: Pool) => Promise<T>) =>
+    whileLocked('LOCK TABLE chunks IN ACCESS EXCLUSIVE MODE', [], work);
 
   async function versionRow(id: string) {
     const { rows } = await pool.query(
@@ -179,6 +190,10 @@ describe('a transient failure while storing', () => {
 });
 
 describe('a group job', () => {
+  /** Storing this version times out while its row is held: a real, passing fault. */
+  const withVersionHeld = <T>(documentId: string, work: (faultyPool: Pool) => Promise<T>) =>
+    whileLocked('SELECT 1 FROM document_versions WHERE document_id = $1 FOR UPDATE', [documentId], work);
+
   it('processes each version of a batch, failing a bad one alone with its code', async () => {
     const response = await app.inject({
       method: 'POST',
@@ -204,29 +219,18 @@ describe('a group job', () => {
     ];
     const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
     const handedOff: string[][] = [];
-    // The second version's row is held, so its completion times out: a real, passing fault.
-    const locker = await pool.connect();
-    const faultyPool = createPool(
-      { connectionString: databaseUrl, max: 2, applicationName: 'test', statementTimeoutMs: 200 },
-      silentLogger,
-    );
-    try {
-      await locker.query('BEGIN');
-      await locker.query('SELECT 1 FROM document_versions WHERE document_id = $1 FOR UPDATE', [ids[1]]);
-      const outcome = await processVersions(
+    // The second version's row is held, so its completion times out.
+    const outcome = await withVersionHeld(ids[1] as string, (faultyPool) =>
+      processVersions(
         { ...deps(), pool: faultyPool },
         versions,
         { attemptsMade: 0, attemptsStarted: 1 },
         async (retry) => {
           handedOff.push(retry.map((v) => v.documentId));
         },
-      );
-      expect(outcome).toBe('completed');
-    } finally {
-      await locker.query('ROLLBACK');
-      locker.release();
-      await faultyPool.end();
-    }
+      ),
+    );
+    expect(outcome).toBe('completed');
     expect(handedOff).toEqual([[ids[1]]]);
     const { rows } = await pool.query(
       'SELECT document_id AS id, status FROM document_versions WHERE document_id = ANY($1::uuid[])',
@@ -239,26 +243,15 @@ describe('a group job', () => {
   it('fails when the hand-off fails, so the group is retried; a retry skips what it completed', async () => {
     const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued('   ')];
     const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
-    const locker = await pool.connect();
-    const faultyPool = createPool(
-      { connectionString: databaseUrl, max: 2, applicationName: 'test', statementTimeoutMs: 200 },
-      silentLogger,
-    );
-    try {
-      await locker.query('BEGIN');
-      await locker.query('SELECT 1 FROM document_versions WHERE document_id = $1 FOR UPDATE', [ids[0]]);
-      const refused = async () => {
-        throw new Error('redis is away');
-      };
-      const delivery = { attemptsMade: 0, attemptsStarted: 1 };
+    const refused = async () => {
+      throw new Error('redis is away');
+    };
+    const delivery = { attemptsMade: 0, attemptsStarted: 1 };
+    await withVersionHeld(ids[0] as string, async (faultyPool) => {
       await expect(
         processVersions({ ...deps(), pool: faultyPool }, versions, delivery, refused),
       ).rejects.toThrow('redis is away');
-    } finally {
-      await locker.query('ROLLBACK');
-      locker.release();
-      await faultyPool.end();
-    }
+    });
     // The empty one failed for good at once; the retry completes the other and skips it.
     const handedOff: string[] = [];
     const retried = await processVersions(
