@@ -1,3 +1,4 @@
+import { isExternalBody } from '../fetch/external-body.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import {
@@ -37,8 +38,13 @@ export async function commitAndEnqueue(
   documents: readonly NewDocument[],
 ): Promise<VersionOutcome[]> {
   const fresh = documents.filter((d) => d.externalId === null);
-  // New documents travel in group jobs, whose ids their versions record as they are inserted.
-  const freshJobs = planJobs(fresh.map((d) => payloadOf(d, d.id, 1)));
+  // New small text documents travel in group jobs, whose ids their versions record as they are
+  // inserted; any other gets a job of its own, so no job runs long (a fetch, a PDF).
+  const grouped = fresh.filter(joinsGroupJob);
+  const freshJobs = [
+    ...planJobs(grouped.map((d) => payloadOf(d, d.id, 1))),
+    ...fresh.filter((d) => !joinsGroupJob(d)).map((d) => ownJob(payloadOf(d, d.id, 1))),
+  ];
   const groupJobIds = new Map<string, string>();
   for (const job of freshJobs) {
     if (job.versions.length > 1) for (const v of job.versions) groupJobIds.set(v.documentId, job.jobId);
@@ -68,6 +74,17 @@ export async function commitAndEnqueue(
     }
   }
   return ordered;
+}
+
+/** Documents larger than this (or not text, or sent by URL) get jobs of their own. */
+const GROUP_JOB_DOCUMENT_MAX_BYTES = 256 * 1024;
+
+function joinsGroupJob(document: NewDocument): boolean {
+  return (
+    document.contentText !== undefined &&
+    document.content.length <= GROUP_JOB_DOCUMENT_MAX_BYTES &&
+    !isExternalBody(document.contentType)
+  );
 }
 
 function payloadOf(document: NewDocument, documentId: string, version: number): ProcessVersionPayload {

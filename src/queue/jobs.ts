@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
 /**
@@ -23,9 +24,15 @@ export const processVersionPayload = z.object({
 });
 export type ProcessVersionPayload = z.infer<typeof processVersionPayload>;
 
-/** A group commit holds at most 256 documents (GroupCommitOptions.maxDocuments' default). */
+/**
+ * Versions per group job. A job's versions run one after another on one of a worker's slots, so
+ * a large batch is spread over several jobs (and workers); 16 already divides BullMQ's work per
+ * version by 16.
+ */
+export const GROUP_JOB_MAX_VERSIONS = 16;
+
 export const processVersionsPayload = z.object({
-  versions: z.array(processVersionPayload).min(1).max(10_000),
+  versions: z.array(processVersionPayload).min(1).max(GROUP_JOB_MAX_VERSIONS),
 });
 export type ProcessVersionsPayload = z.infer<typeof processVersionsPayload>;
 
@@ -41,19 +48,16 @@ export function processVersionJobId(documentId: string, version: number): string
 }
 
 /**
- * A group's job is named after its first version: enqueuing the same group again (a keyed retry
- * that takes over an abandoned request) is a no-op while the job exists.
+ * A group's job is named after its first version and a hash of all of them: enqueuing the same
+ * group again (a retried batch) is a no-op while the job exists, and a different group that
+ * starts with the same version (a keyed request regrouped on its retry) gets a job of its own.
  */
-export function processVersionsJobId(first: ProcessVersionPayload): string {
-  return `${processVersionJobId(first.documentId, first.version)}-group`;
+export function processVersionsJobId(versions: readonly ProcessVersionPayload[]): string {
+  const hash = createHash('sha256');
+  for (const v of versions) hash.update(`${v.documentId}:${v.version};`);
+  const first = versions[0] as ProcessVersionPayload;
+  return `${processVersionJobId(first.documentId, first.version)}-group-${hash.digest('hex').slice(0, 16)}`;
 }
-
-/**
- * Versions per group job. A job's versions run one after another on one of a worker's slots, so
- * a large batch is spread over several jobs (and workers); 16 already divides BullMQ's work per
- * version by 16.
- */
-export const GROUP_JOB_MAX_VERSIONS = 16;
 
 /** A job to add: one version's own job, or a group job of several. */
 export interface PlannedJob {
@@ -75,7 +79,7 @@ export function planJobs(payloads: readonly ProcessVersionPayload[]): PlannedJob
       jobId:
         versions.length === 1
           ? processVersionJobId(first.documentId, first.version)
-          : processVersionsJobId(first),
+          : processVersionsJobId(versions),
       versions,
     });
   }

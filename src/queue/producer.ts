@@ -102,6 +102,12 @@ export class DocumentQueue {
 
   /** Gives versions their own jobs, starting after the first backoff (see processVersions). */
   async enqueueRetries(payloads: readonly ProcessVersionPayload[]): Promise<void> {
+    // A finished job of the same id (an earlier delivery's hand-off) would block the add.
+    await Promise.all(
+      payloads.map((data) =>
+        this.queue.remove(processVersionJobId(data.documentId, data.version)).catch(() => 0),
+      ),
+    );
     await this.enqueue(payloads, { delayMs: BACKOFF_BASE_MS });
   }
 

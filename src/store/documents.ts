@@ -65,7 +65,7 @@ export interface DocumentView {
 export async function insertDocuments(
   pool: Queryable,
   documents: readonly NewDocument[],
-  /** The group job each document's version will travel in (see planGroupJobs); none: its own. */
+  /** The group job each document's version will travel in (see planJobs); none: its own. */
   groupJobIds?: ReadonlyMap<string, string>,
 ): Promise<void> {
   const [only] = documents;

@@ -28,7 +28,8 @@ export interface ClaimedVersion {
 
 /**
  * Returns a version's content for processing, or undefined when there is nothing to do: the
- * version is gone (document deleted) or already completed, which makes a re-delivered job a no-op.
+ * version is gone (document deleted), completed, or failed for good, which makes a re-delivered
+ * job (or the retry of a group job) a no-op. Re-driving a dead letter sets its version queued.
  *
  * A version larger than `markAboveBytes`, or sent by URL, is marked `processing` (attempts and
  * started_at too), so clients and operators see the work under way. A smaller one is only read:
@@ -49,11 +50,12 @@ export async function claimVersion(
        SELECT tenant_id, content_type, filename, CASE WHEN bytes <= $4 THEN raw_content END AS raw_content, bytes,
               chunking, request_id, attempts, extract(epoch FROM now() - queued_at) * 1000 AS queued_ms,
               bytes > $3 OR content_type LIKE 'message/external-body%' OR source_url IS NOT NULL AS marks
-       FROM document_versions WHERE document_id = $1 AND version = $2 AND status <> 'completed'
+       FROM document_versions WHERE document_id = $1 AND version = $2 AND status NOT IN ('completed', 'failed')
      ), claimed AS (
        UPDATE document_versions
        SET status = 'processing', attempts = attempts + 1, started_at = now(), updated_at = now()
-       WHERE document_id = $1 AND version = $2 AND status <> 'completed' AND (SELECT marks FROM target)
+       WHERE document_id = $1 AND version = $2 AND status NOT IN ('completed', 'failed')
+         AND (SELECT marks FROM target)
        RETURNING attempts
      ), document AS (
        UPDATE documents SET status = 'processing', updated_at = now()

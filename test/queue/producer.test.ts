@@ -31,7 +31,11 @@ describe('planJobs', () => {
     expect(jobs.flatMap((job) => job.versions)).toEqual(versions);
     const last = versions.at(-1) as ReturnType<typeof version>;
     expect(jobs[2]?.jobId).toBe(`${last.documentId}-v1`);
-    expect(jobs[0]?.jobId).toBe(`${versions[0]?.documentId}-v1-group`);
+    expect(jobs[0]?.jobId).toMatch(new RegExp(`^${versions[0]?.documentId}-v1-group-[0-9a-f]{16}$`));
+    // Another group that starts with the same version is another job.
+    const regrouped = planJobs([versions[0] as ReturnType<typeof version>, version()]);
+    expect(regrouped[0]?.jobId).not.toBe(planJobs(versions.slice(0, 2))[0]?.jobId);
+    expect(planJobs(versions.slice(0, 2))[0]?.jobId).toBe(planJobs(versions.slice(0, 2))[0]?.jobId);
   });
 });
 

@@ -240,19 +240,40 @@ describe('a group job', () => {
     expect(ids.map((id) => status.get(id))).toEqual(['completed', 'queued', 'completed']);
   });
 
-  it('fails when the hand-off fails, so the group is retried; a retry skips what it completed', async () => {
-    const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued('   ')];
+  it('fails when the hand-off fails, so the group is retried; the retry skips what completed or failed', async () => {
+    const ids = [
+      await insertUnqueued(numberedWords(20)),
+      await insertUnqueued(numberedWords(30)),
+      await insertUnqueued('   '),
+    ];
     const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+    const rowsOf = async () => {
+      const { rows } = await pool.query(
+        `SELECT v.document_id AS id, v.status, v.error_code AS code, v.completed_at AS "completedAt",
+                (SELECT attempts FROM dlq_items d WHERE d.document_id = v.document_id) AS "deadAttempts"
+         FROM document_versions v WHERE v.document_id = ANY($1::uuid[])`,
+        [ids],
+      );
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      return ids.map((id) => byId.get(id));
+    };
     const refused = async () => {
       throw new Error('redis is away');
     };
-    const delivery = { attemptsMade: 0, attemptsStarted: 1 };
-    await withVersionHeld(ids[0] as string, async (faultyPool) => {
+    // The second one's row is held: it fails for a passing reason and cannot be handed off.
+    await withVersionHeld(ids[1] as string, async (faultyPool) => {
+      const delivery = { attemptsMade: 0, attemptsStarted: 1 };
       await expect(
         processVersions({ ...deps(), pool: faultyPool }, versions, delivery, refused),
       ).rejects.toThrow('redis is away');
     });
-    // The empty one failed for good at once; the retry completes the other and skips it.
+    const first = await rowsOf();
+    expect(first.map((row) => [row.status, row.code])).toEqual([
+      ['completed', null],
+      ['queued', null],
+      ['failed', 'empty'],
+    ]);
+
     const handedOff: string[] = [];
     const retried = await processVersions(
       deps(),
@@ -264,15 +285,15 @@ describe('a group job', () => {
     );
     expect(retried).toBe('completed');
     expect(handedOff).toEqual([]);
-    const { rows } = await pool.query(
-      'SELECT document_id AS id, status, error_code FROM document_versions WHERE document_id = ANY($1::uuid[])',
-      [ids],
-    );
-    const byId = new Map(rows.map((row) => [row.id, [row.status, row.error_code]]));
-    expect(ids.map((id) => byId.get(id))).toEqual([
+    const second = await rowsOf();
+    expect(second.map((row) => [row.status, row.code])).toEqual([
+      ['completed', null],
       ['completed', null],
       ['failed', 'empty'],
     ]);
+    // Neither the completed nor the failed one ran again.
+    expect(second[0].completedAt).toEqual(first[0].completedAt);
+    expect(second[2].deadAttempts).toBe(first[2].deadAttempts);
   });
 });
 
