@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GROUP_JOB_MAX_VERSIONS, PROCESS_VERSIONS_JOB, planJobs } from '../../src/queue/jobs.js';
+import {
+  GROUP_JOB_MAX_VERSIONS,
+  type PlannedJob,
+  PROCESS_VERSIONS_JOB,
+  PROCESSING_QUEUE,
+  planJobs,
+} from '../../src/queue/jobs.js';
 import { DocumentQueue } from '../../src/queue/producer.js';
-import { silentLogger, uniqueName } from '../helpers/context.js';
+import { eventually, silentLogger, uniqueName } from '../helpers/context.js';
 
 // A queue of its own (its own prefix) that no worker consumes: jobs stay where they are put.
 let redis: Redis;
@@ -67,5 +74,46 @@ describe('reviveJobs', () => {
         { ...(grouped[1] as ReturnType<typeof version>), groupJobId: group?.jobId as string },
       ]),
     ).toBe(1);
+  });
+
+  it('revives the versions of a group job that completed or failed, and leaves a delayed one alone', async () => {
+    // A queue of its own, with a consumer that completes one group job and fails the other.
+    const finishing = new DocumentQueue(redis, uniqueName('producer-finished'), silentLogger);
+    const [done, failed, delayed] = [
+      planJobs([version(), version()]),
+      planJobs([version(), version()]),
+      planJobs([version(), version()]),
+    ].map((jobs) => jobs[0] as PlannedJob) as [PlannedJob, PlannedJob, PlannedJob];
+    const consumer = new Worker(
+      PROCESSING_QUEUE,
+      async (job) => {
+        if (job.id === failed.jobId) throw new UnrecoverableError('failed on purpose');
+      },
+      { connection: redis.duplicate(), prefix: finishing.queue.opts.prefix as string },
+    );
+    try {
+      await finishing.enqueuePlanned([done, failed]);
+      await finishing.queue.add(
+        PROCESS_VERSIONS_JOB,
+        { versions: delayed.versions },
+        { jobId: delayed.jobId, delay: 60_000 },
+      );
+      await eventually(async () => {
+        const states = await Promise.all([done, failed].map((job) => finishing.queue.getJobState(job.jobId)));
+        return states.join() === 'completed,failed' ? true : undefined;
+      });
+      const stranded = [done, failed, delayed].map((job) => ({
+        ...(job.versions[0] as ReturnType<typeof version>),
+        groupJobId: job.jobId,
+      }));
+      expect(await finishing.reviveJobs(stranded)).toBe(2);
+      const own = async (v: { documentId: string }) => finishing.queue.getJob(`${v.documentId}-v1`);
+      expect(await own(stranded[0] as ReturnType<typeof version>)).toBeDefined();
+      expect(await own(stranded[1] as ReturnType<typeof version>)).toBeDefined();
+      expect(await own(stranded[2] as ReturnType<typeof version>)).toBeUndefined();
+    } finally {
+      await consumer.close();
+      await finishing.close();
+    }
   });
 });
