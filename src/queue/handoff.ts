@@ -96,7 +96,7 @@ function payloadOf(document: NewDocument, documentId: string, version: number): 
   });
 }
 
-/** New versions of existing documents keep jobs of their own: their rows record no group job. */
+/** A version's own job: new versions of existing documents, and new documents that join no group. */
 function ownJob(version: ProcessVersionPayload): PlannedJob {
   return { jobId: processVersionJobId(version.documentId, version.version), versions: [version] };
 }
