@@ -88,6 +88,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly versionsQueued = new Gauge({
+    name: 'ingestd_versions_queued',
+    help:
+      'Versions waiting to be processed, queued in Postgres (exported by the monitor role). A queue job ' +
+      'carries one version, or up to 16 committed together, so this is the backlog in documents.',
+    registers: [this.registry],
+  });
+
   readonly dlqNeedsHuman = new Gauge({
     name: 'ingestd_dlq_needs_human_items',
     help: 'Pending dead letters the dlq role gave up re-driving (exported by the monitor role).',

@@ -74,6 +74,7 @@ export const monitorGauges = {
   dlqRetrying: 'dlq_retrying',
   dlqNeedsHuman: 'dlq_needs_human',
   completedLastMinute: 'completed_last_minute',
+  versionsQueued: 'versions_queued',
 } as const;
 
 export interface Gauge {

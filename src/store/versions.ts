@@ -294,6 +294,15 @@ export async function failVersion(pool: Pool, ref: VersionRef, failure: VersionF
   });
 }
 
+/** Versions waiting to be processed: the backlog in documents (the queue counts jobs). */
+export async function countQueuedVersions(pool: Pool): Promise<number> {
+  const { rows } = await pool.query<{ count: number }>(
+    // Served by the partial index on queued versions.
+    `SELECT count(*)::int AS count FROM document_versions WHERE status = 'queued'`,
+  );
+  return rows[0]?.count ?? 0;
+}
+
 export interface StrandedVersion {
   documentId: string;
   version: number;

@@ -12,6 +12,7 @@ import {
   rollUpProcessingMinutes,
 } from '../store/metrics.js';
 import type { Pool } from '../store/pool.js';
+import { countQueuedVersions } from '../store/versions.js';
 import { startLeaderLoop } from './leader-loop.js';
 
 export interface MonitorOptions {
@@ -55,7 +56,7 @@ export function startMonitor(options: MonitorOptions): { stop(): Promise<void> }
   };
 
   const writeGauges = async () => {
-    const [snapshot, dlq, completed] = await Promise.all([
+    const [snapshot, dlq, completed, versionsQueued] = await Promise.all([
       queue.snapshot(),
       countDlqItems(pool),
       pool.query<{ count: number }>(
@@ -63,7 +64,9 @@ export function startMonitor(options: MonitorOptions): { stop(): Promise<void> }
          WHERE name = $1 AND ts > now() - interval '1 minute' AND tags->>'outcome' = 'completed'`,
         [PROCESSING_SAMPLE],
       ),
+      countQueuedVersions(pool),
     ]);
+    metrics.versionsQueued.set(versionsQueued);
     for (const [status, count] of Object.entries(dlq.byStatus)) metrics.dlqItems.set({ status }, count);
     metrics.dlqNeedsHuman.set(dlq.needsHuman);
     const gauges: Gauge[] = [
@@ -78,6 +81,7 @@ export function startMonitor(options: MonitorOptions): { stop(): Promise<void> }
       { name: monitorGauges.dlqRetrying, value: dlq.byStatus.retrying },
       { name: monitorGauges.dlqNeedsHuman, value: dlq.needsHuman },
       { name: monitorGauges.completedLastMinute, value: completed.rows[0]?.count ?? 0 },
+      { name: monitorGauges.versionsQueued, value: versionsQueued },
     ];
     await insertGauges(pool, gauges);
   };

@@ -12,11 +12,13 @@ import {
   quantileFromBuckets,
   rollUpProcessingMinutes,
 } from '../../src/store/metrics.js';
+import { countQueuedVersions } from '../../src/store/versions.js';
 import { defaultWorkerConcurrency } from '../../src/worker/concurrency.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import {
   createTestApp,
   eventually,
+  insertUnqueuedDocument,
   numberedWords,
   silentLogger,
   type TestContext,
@@ -89,6 +91,30 @@ describe('metrics partitions', () => {
     expect(await dropExpiredMetricsPartitions(context.pool, 90)).toBe(0);
     const { rows } = await context.pool.query(`SELECT 1 FROM metrics WHERE name = 'old'`);
     expect(rows).toHaveLength(0);
+  });
+});
+
+describe('the queued-versions gauge', () => {
+  let context: TestContext;
+  beforeAll(async () => {
+    context = await createTestApp();
+  });
+  afterAll(async () => context?.close());
+
+  it('counts the versions Postgres holds queued, not completed or failed ones', async () => {
+    const before = await countQueuedVersions(context.pool);
+    const ids = [
+      await insertUnqueuedDocument(context.pool, numberedWords(10)),
+      await insertUnqueuedDocument(context.pool, numberedWords(20)),
+      await insertUnqueuedDocument(context.pool, numberedWords(30)),
+    ];
+    expect(await countQueuedVersions(context.pool)).toBe(before + 3);
+    await context.pool.query(
+      `UPDATE document_versions SET status = CASE WHEN document_id = $1 THEN 'completed' ELSE 'failed' END
+       WHERE document_id = ANY($2::uuid[])`,
+      [ids[0], ids.slice(0, 2)],
+    );
+    expect(await countQueuedVersions(context.pool)).toBe(before + 1);
   });
 });
 
@@ -224,13 +250,23 @@ describe('the processor and monitor roles', () => {
   it('the monitor writes queue and DLQ gauges, exports DLQ size, and only one monitor leads', async () => {
     const gauges = await eventually(async () => {
       const { rows } = await context.pool.query<{ name: string }>(
-        `SELECT DISTINCT name FROM metrics WHERE name IN ('queue_waiting', 'dlq_pending', 'completed_last_minute')`,
+        `SELECT DISTINCT name FROM metrics
+         WHERE name IN ('queue_waiting', 'dlq_pending', 'completed_last_minute', 'versions_queued')`,
       );
-      return rows.length === 3 ? rows : undefined;
+      return rows.length === 4 ? rows : undefined;
     });
-    expect(gauges).toHaveLength(3);
+    expect(gauges).toHaveLength(4);
     const stats = (await context.app.inject({ method: 'GET', url: '/api/v1/stats' })).json();
-    expect(stats.queue).toMatchObject({ waiting: expect.any(Number), active: expect.any(Number) });
+    expect(stats.queue).toMatchObject({
+      waiting: expect.any(Number),
+      versionsQueued: expect.any(Number),
+      active: expect.any(Number),
+    });
+    // The versions gauge counts what Postgres holds queued, as of the monitor's round.
+    const { rows: latest } = await context.pool.query<{ value: number; ts: Date }>(
+      `SELECT value, ts FROM metrics WHERE name = 'versions_queued' ORDER BY ts DESC LIMIT 1`,
+    );
+    expect(Number.isInteger(latest[0]?.value)).toBe(true);
     expect(stats.dlq).toMatchObject({ pending: expect.any(Number) });
 
     // Rounds of two monitors never overlap: the gauges of one round are written together.
@@ -243,6 +279,7 @@ describe('the processor and monitor roles', () => {
       const body = await (await fetch(`http://127.0.0.1:${monitorPort}/metrics`)).text();
       return /^ingestd_dlq_items\{status="pending"\} \d+$/m.test(body) ? body : undefined;
     });
+    expect(text).toMatch(/^ingestd_versions_queued \d+$/m);
     const promtool = spawnSync(findExecutable('promtool') as string, ['check', 'metrics'], {
       input: text,
       encoding: 'utf8',

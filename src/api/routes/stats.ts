@@ -42,7 +42,8 @@ const statsResponse = z.object({
   errorRate: z.number().nullable().describe('failed / processed'),
   queue: z
     .object({
-      waiting: z.number(),
+      waiting: z.number().describe('jobs waiting: a job carries one version, or up to 16 committed together'),
+      versionsQueued: z.number().describe('versions waiting to be processed (queued in Postgres)'),
       active: z.number(),
       delayed: z.number(),
       oldestWaitingSeconds: z.number(),
@@ -162,6 +163,7 @@ export async function statsRoutes(app: FastifyInstance, options: { operatorTenan
         queue: queueWaiting
           ? {
               waiting: queueWaiting.value,
+              versionsQueued: gauge(monitorGauges.versionsQueued)?.value ?? 0,
               active: gauge(monitorGauges.queueActive)?.value ?? 0,
               delayed: gauge(monitorGauges.queueDelayed)?.value ?? 0,
               oldestWaitingSeconds: gauge(monitorGauges.queueOldestWaitingSeconds)?.value ?? 0,
