@@ -8,13 +8,7 @@ import {
   type VersionOutcome,
 } from '../store/documents.js';
 import type { Pool } from '../store/pool.js';
-import {
-  type PlannedJob,
-  type ProcessVersionPayload,
-  planJobs,
-  processVersionJobId,
-  toProcessVersionPayload,
-} from './jobs.js';
+import { ownJob, type ProcessVersionPayload, planJobs, toProcessVersionPayload } from './jobs.js';
 import type { DocumentQueue } from './producer.js';
 
 export interface HandoffDeps {
@@ -40,11 +34,10 @@ export async function commitAndEnqueue(
   const fresh = documents.filter((d) => d.externalId === null);
   // New small text documents travel in group jobs, whose ids their versions record as they are
   // inserted; any other gets a job of its own, so no job runs long (a fetch, a PDF).
-  const grouped = fresh.filter(joinsGroupJob);
-  const freshJobs = [
-    ...planJobs(grouped.map((d) => payloadOf(d, d.id, 1))),
-    ...fresh.filter((d) => !joinsGroupJob(d)).map((d) => ownJob(payloadOf(d, d.id, 1))),
-  ];
+  const grouped: ProcessVersionPayload[] = [];
+  const alone: ProcessVersionPayload[] = [];
+  for (const d of fresh) (joinsGroupJob(d) ? grouped : alone).push(payloadOf(d, d.id, 1));
+  const freshJobs = [...planJobs(grouped), ...alone.map(ownJob)];
   const groupJobIds = new Map<string, string>();
   for (const job of freshJobs) {
     if (job.versions.length > 1) for (const v of job.versions) groupJobIds.set(v.documentId, job.jobId);
@@ -94,9 +87,4 @@ function payloadOf(document: NewDocument, documentId: string, version: number): 
     tenantId: document.tenantId,
     requestId: document.requestId,
   });
-}
-
-/** A version's own job: new versions of existing documents, and new documents that join no group. */
-function ownJob(version: ProcessVersionPayload): PlannedJob {
-  return { jobId: processVersionJobId(version.documentId, version.version), versions: [version] };
 }

@@ -74,16 +74,18 @@ export function planJobs(payloads: readonly ProcessVersionPayload[]): PlannedJob
   const jobs: PlannedJob[] = [];
   for (let start = 0; start < payloads.length; start += GROUP_JOB_MAX_VERSIONS) {
     const versions = payloads.slice(start, start + GROUP_JOB_MAX_VERSIONS);
-    const [first] = versions as [ProcessVersionPayload];
-    jobs.push({
-      jobId:
-        versions.length === 1
-          ? processVersionJobId(first.documentId, first.version)
-          : processVersionsJobId(versions),
-      versions,
-    });
+    jobs.push(
+      versions.length === 1
+        ? ownJob(versions[0] as ProcessVersionPayload)
+        : { jobId: processVersionsJobId(versions), versions },
+    );
   }
   return jobs;
+}
+
+/** A version's own job. */
+export function ownJob(version: ProcessVersionPayload): PlannedJob {
+  return { jobId: processVersionJobId(version.documentId, version.version), versions: [version] };
 }
 
 /**

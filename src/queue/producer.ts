@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { QueueSnapshot } from '../metrics.js';
 import {
+  ownJob,
   type PlannedJob,
   PROCESS_VERSION_JOB,
   PROCESS_VERSIONS_JOB,
@@ -73,28 +74,23 @@ export class DocumentQueue {
     payloads: readonly ProcessVersionPayload[],
     options: { delayMs?: number } = {},
   ): Promise<void> {
-    if (payloads.length === 0) return;
-    const delay = options.delayMs ? { delay: options.delayMs } : {};
-    await withTimeout(
-      this.queue.addBulk(
-        payloads.map((data) => ({
-          name: PROCESS_VERSION_JOB,
-          data,
-          opts: { jobId: processVersionJobId(data.documentId, data.version), ...delay },
-        })),
-      ),
-    );
+    await this.enqueuePlanned(payloads.map(ownJob), options);
   }
 
   /** Adds planned jobs (see planJobs) in one round trip; a job whose id exists is not added twice. */
-  async enqueuePlanned(jobs: readonly PlannedJob[]): Promise<void> {
+  async enqueuePlanned(jobs: readonly PlannedJob[], options: { delayMs?: number } = {}): Promise<void> {
     if (jobs.length === 0) return;
+    const delay = options.delayMs ? { delay: options.delayMs } : {};
     await withTimeout(
       this.queue.addBulk(
         jobs.map(({ jobId, versions }) =>
           versions.length === 1
-            ? { name: PROCESS_VERSION_JOB, data: versions[0] as ProcessVersionPayload, opts: { jobId } }
-            : { name: PROCESS_VERSIONS_JOB, data: { versions }, opts: { jobId } },
+            ? {
+                name: PROCESS_VERSION_JOB,
+                data: versions[0] as ProcessVersionPayload,
+                opts: { jobId, ...delay },
+              }
+            : { name: PROCESS_VERSIONS_JOB, data: { versions }, opts: { jobId, ...delay } },
         ),
       ),
     );
@@ -102,13 +98,20 @@ export class DocumentQueue {
 
   /** Gives versions their own jobs, starting after the first backoff (see processVersions). */
   async enqueueRetries(payloads: readonly ProcessVersionPayload[]): Promise<void> {
-    // A finished job of the same id (an earlier delivery's hand-off) would block the add.
+    await this.enqueueAfresh(payloads, { delayMs: BACKOFF_BASE_MS });
+  }
+
+  /** Enqueues versions' own jobs, first removing finished ones of the same ids, which would block the add. */
+  private async enqueueAfresh(
+    payloads: readonly ProcessVersionPayload[],
+    options: { delayMs?: number } = {},
+  ): Promise<void> {
     await Promise.all(
       payloads.map((data) =>
         this.queue.remove(processVersionJobId(data.documentId, data.version)).catch(() => 0),
       ),
     );
-    await this.enqueue(payloads, { delayMs: BACKOFF_BASE_MS });
+    await this.enqueue(payloads, options);
   }
 
   /** Adds the job that re-chunks a version with the settings stored in its rechunk_settings. */
@@ -138,13 +141,7 @@ export class DocumentQueue {
     const dead = versions.filter(
       (v, i) => !live(ownStates[i]) && !(v.groupJobId && liveGroups.has(v.groupJobId)),
     );
-    // A finished job's id blocks a new add with the same id until the old job is removed.
-    await Promise.all(
-      dead.map((data) =>
-        this.queue.remove(processVersionJobId(data.documentId, data.version)).catch(() => 0),
-      ),
-    );
-    await this.enqueue(dead.map(toProcessVersionPayload));
+    await this.enqueueAfresh(dead.map(toProcessVersionPayload));
     return dead.length;
   }
 

@@ -24,8 +24,8 @@ const BATCH = 1_000;
  * marked failed), or when a stalled job was given up. For each version queued or processing for
  * longer than `staleAfterMs`, its job is looked up (its own, and the group job it was enqueued
  * in): missing, failed or completed means it is enqueued afresh; waiting, delayed or active jobs
- * are left alone. Expired idempotency keys are
- * deleted on the same round. One node sweeps at a time.
+ * are left alone. Expired idempotency keys are deleted on the same round. One node sweeps at a
+ * time.
  */
 export function startSweeper(options: SweeperOptions): { stop(): Promise<void> } {
   const { pool, queue, logger } = options;

@@ -52,69 +52,65 @@ function sample(overrides: Partial<ProcessingSample>): ProcessingSample {
   };
 }
 
-describe('metrics partitions', () => {
+describe("the monitor's queries", () => {
   let context: TestContext;
   beforeAll(async () => {
     context = await createTestApp();
   });
   afterAll(async () => context?.close());
 
-  it('are made months ahead, and making them again is a no-op', async () => {
-    await ensureMetricsPartitions(context.pool, 6);
-    const made = await partitions(context);
-    const now = new Date();
-    const month = (offset: number) => {
-      const date = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 1));
-      return `metrics_${date.getUTCFullYear()}_${String(date.getUTCMonth() + 1).padStart(2, '0')}`;
-    };
-    for (let offset = 0; offset <= 6; offset++) expect(made).toContain(month(offset));
-    expect(await ensureMetricsPartitions(context.pool, 6)).toBe(0);
-    // The parent's index exists on every partition.
-    const { rows } = await context.pool.query<{ count: number }>(
-      `SELECT count(*)::int AS count FROM pg_indexes WHERE tablename = $1 AND indexdef LIKE '%(name, ts)%'`,
-      [month(6)],
-    );
-    expect(rows[0]?.count).toBe(1);
+  describe('metrics partitions', () => {
+    it('are made months ahead, and making them again is a no-op', async () => {
+      await ensureMetricsPartitions(context.pool, 6);
+      const made = await partitions(context);
+      const now = new Date();
+      const month = (offset: number) => {
+        const date = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 1));
+        return `metrics_${date.getUTCFullYear()}_${String(date.getUTCMonth() + 1).padStart(2, '0')}`;
+      };
+      for (let offset = 0; offset <= 6; offset++) expect(made).toContain(month(offset));
+      expect(await ensureMetricsPartitions(context.pool, 6)).toBe(0);
+      // The parent's index exists on every partition.
+      const { rows } = await context.pool.query<{ count: number }>(
+        `SELECT count(*)::int AS count FROM pg_indexes WHERE tablename = $1 AND indexdef LIKE '%(name, ts)%'`,
+        [month(6)],
+      );
+      expect(rows[0]?.count).toBe(1);
+    });
+
+    it('older than the retention are dropped whole, rows and all; the current ones stay', async () => {
+      await context.pool.query(`SELECT ensure_metrics_partitions('2020-01-15', 2)`);
+      await context.pool.query(`INSERT INTO metrics (name, value, ts) VALUES ('old', 1, '2020-02-10')`);
+      const before = await partitions(context);
+      expect(before).toEqual(expect.arrayContaining(['metrics_2020_01', 'metrics_2020_02']));
+
+      expect(await dropExpiredMetricsPartitions(context.pool, 90)).toBe(2);
+      const after = await partitions(context);
+      expect(after).not.toContain('metrics_2020_01');
+      expect(after).not.toContain('metrics_2020_02');
+      expect(after.length).toBe(before.length - 2);
+      expect(await dropExpiredMetricsPartitions(context.pool, 90)).toBe(0);
+      const { rows } = await context.pool.query(`SELECT 1 FROM metrics WHERE name = 'old'`);
+      expect(rows).toHaveLength(0);
+    });
   });
 
-  it('older than the retention are dropped whole, rows and all; the current ones stay', async () => {
-    await context.pool.query(`SELECT ensure_metrics_partitions('2020-01-15', 2)`);
-    await context.pool.query(`INSERT INTO metrics (name, value, ts) VALUES ('old', 1, '2020-02-10')`);
-    const before = await partitions(context);
-    expect(before).toEqual(expect.arrayContaining(['metrics_2020_01', 'metrics_2020_02']));
-
-    expect(await dropExpiredMetricsPartitions(context.pool, 90)).toBe(2);
-    const after = await partitions(context);
-    expect(after).not.toContain('metrics_2020_01');
-    expect(after).not.toContain('metrics_2020_02');
-    expect(after.length).toBe(before.length - 2);
-    expect(await dropExpiredMetricsPartitions(context.pool, 90)).toBe(0);
-    const { rows } = await context.pool.query(`SELECT 1 FROM metrics WHERE name = 'old'`);
-    expect(rows).toHaveLength(0);
-  });
-});
-
-describe('the queued-versions gauge', () => {
-  let context: TestContext;
-  beforeAll(async () => {
-    context = await createTestApp();
-  });
-  afterAll(async () => context?.close());
-
-  it('counts the versions Postgres holds queued, not completed or failed ones', async () => {
-    const before = await countQueuedVersions(context.pool);
-    const ids = [
-      await insertUnqueuedDocument(context.pool, numberedWords(10)),
-      await insertUnqueuedDocument(context.pool, numberedWords(20)),
-      await insertUnqueuedDocument(context.pool, numberedWords(30)),
-    ];
-    expect(await countQueuedVersions(context.pool)).toBe(before + 3);
-    await context.pool.query(
-      `UPDATE document_versions SET status = CASE WHEN document_id = $1 THEN 'completed' ELSE 'failed' END
+  describe('the queued-versions gauge', () => {
+    it('counts the versions Postgres holds queued, not completed or failed ones', async () => {
+      const before = await countQueuedVersions(context.pool);
+      const ids = [
+        await insertUnqueuedDocument(context.pool, numberedWords(10)),
+        await insertUnqueuedDocument(context.pool, numberedWords(20)),
+        await insertUnqueuedDocument(context.pool, numberedWords(30)),
+      ];
+      expect(await countQueuedVersions(context.pool)).toBe(before + 3);
+      await context.pool.query(
+        `UPDATE document_versions SET status = CASE WHEN document_id = $1 THEN 'completed' ELSE 'failed' END
        WHERE document_id = ANY($2::uuid[])`,
-      [ids[0], ids.slice(0, 2)],
-    );
-    expect(await countQueuedVersions(context.pool)).toBe(before + 1);
+        [ids[0], ids.slice(0, 2)],
+      );
+      expect(await countQueuedVersions(context.pool)).toBe(before + 1);
+    });
   });
 });
 
