@@ -1,9 +1,9 @@
+import { to as copyTo } from 'pg-copy-streams';
 import { type Chunk, type ChunkingSettings, settingsHash } from '../pipeline/chunk/settings.js';
 import type { ExtractedText } from '../pipeline/extract/types.js';
-import { chunkArrays, chunkRowsSql, replaceVersionChunks } from './chunks.js';
+import { replaceVersionChunks } from './chunks.js';
 import type { DocumentStatus } from './documents.js';
 import { inTransaction, type Pool } from './pool.js';
-import { storable } from './storable.js';
 
 export interface VersionRef {
   documentId: string;
@@ -15,7 +15,11 @@ export interface ClaimedVersion {
   tenantId: string;
   contentType: string;
   filename: string | null;
-  rawContent: Buffer;
+  /**
+   * The content when it is at most CLAIM_CONTENT_MAX_BYTES; larger content is read with
+   * readRawContent or, piece by piece, rawContentStream.
+   */
+  rawContent: Buffer | null;
   chunking: ChunkingSettings;
   requestId: string | null;
   attempts: number;
@@ -67,177 +71,82 @@ export async function claimVersion(
             queued_ms::float8 AS "queuedMs", EXISTS (SELECT 1 FROM claimed) AS marked
      FROM target
      WHERE NOT marks OR EXISTS (SELECT 1 FROM claimed)`,
-    values: [ref.documentId, ref.version, markAboveBytes, RAW_CONTENT_SLICE_BYTES],
+    values: [ref.documentId, ref.version, markAboveBytes, CLAIM_CONTENT_MAX_BYTES],
   });
-  const row = rows[0] as (Omit<ClaimedVersion, 'rawContent'> & { rawContent: Buffer | null }) | undefined;
-  if (!row) return undefined;
-  return { ...row, rawContent: row.rawContent ?? (await readRawContent(pool, ref, row.bytes)) };
+  return rows[0];
 }
 
 /**
- * Content larger than this is read in slices of this size. bytea comes over the wire as hex
- * text, parsed from a string: read whole, a 50 MB document held 100 MB of message, 100 MB of
- * string and its 50 MB of bytes at once.
+ * Content larger than this does not come with its claim (in hex text, it costs three times its
+ * size in messages and strings): it is read with rawContentStream.
  */
-const RAW_CONTENT_SLICE_BYTES = 4 * 1024 * 1024;
+export const CLAIM_CONTENT_MAX_BYTES = 1024 * 1024;
 
-/** A version's raw content, read slice by slice into one buffer. */
-async function readRawContent(pool: Pool, ref: VersionRef, bytes: number): Promise<Buffer> {
-  const content = Buffer.allocUnsafe(bytes);
-  for (let offset = 0; offset < bytes; offset += RAW_CONTENT_SLICE_BYTES) {
-    const { rows } = await pool.query<{ slice: Buffer }>({
-      name: 'read-raw-content-slice',
-      // substring counts from 1; a compressed value is decompressed only up to the slice's end.
-      text: `SELECT substring(raw_content FROM $3 FOR $4) AS slice
-             FROM document_versions WHERE document_id = $1 AND version = $2`,
-      values: [ref.documentId, ref.version, offset + 1, RAW_CONTENT_SLICE_BYTES],
-    });
-    const slice = rows[0]?.slice;
-    if (slice?.length !== Math.min(RAW_CONTENT_SLICE_BYTES, bytes - offset)) {
-      throw new Error('the raw content changed or went while it was read');
-    }
-    slice.copy(content, offset);
+/**
+ * A version's raw content of `bytes` bytes, piece by piece as it comes off the socket, for
+ * content too large to read whole. `COPY ... TO STDOUT (FORMAT binary)` sends the value as the
+ * server reads it and pg-copy-streams passes it on with backpressure, so the content is never
+ * held whole here (a bytea result is: twice over in hex text). Slices by `substring` were tried:
+ * each decompresses the lz4 value from its start again, quadratic in the size.
+ */
+export async function* rawContentStream(pool: Pool, ref: VersionRef, bytes: number): AsyncGenerator<Buffer> {
+  const client = await pool.connect();
+  let finished = false;
+  try {
+    // COPY takes no parameters: the id is a uuid (checked at the queue's boundary), quoted anyway.
+    const stream = client.query(
+      copyTo(
+        `COPY (SELECT raw_content FROM document_versions
+               WHERE document_id = ${client.escapeLiteral(ref.documentId)}::uuid AND version = ${Math.trunc(ref.version)})
+         TO STDOUT (FORMAT binary)`,
+      ),
+    );
+    yield* copiedField(stream, bytes);
+    finished = true;
+  } finally {
+    // A copy left half read would leave the connection mid-protocol: close it instead.
+    client.release(finished ? undefined : new Error('raw content stream abandoned'));
   }
-  return content;
 }
 
-export interface CompletedVersion {
-  tenantId: string;
-  /** Whether claimVersion marked it processing; if not, this completion records the attempts. */
-  marked: boolean;
-  /** Times its job was delivered (attempts, stalls included): its attempts when not marked. */
-  deliveries: number;
-  /** How long processing took, for started_at when the claim did not record it. */
-  processingMs: number;
-  detectedType: string;
-  extracted: ExtractedText;
-  chunking: ChunkingSettings;
-  chunks: readonly Chunk[];
-  extractedAt: Date;
-  chunkedAt: Date;
-}
+/** PGCOPY's signature, flags and header extension length, then a row's field count and field length. */
+const COPY_PREAMBLE_BYTES = 11 + 4 + 4 + 2 + 4;
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-/*
- * The parts of a completion. Parameters: $1 document, $2 version, $3-$11 the version's columns
- * (see versionValues), $6 its chunk count.
- */
-const COMPLETE_VERSION_ROW = `UPDATE document_versions
-       SET status = 'completed', extracted_text = $3, extracted_structure = $4, detected_type = $5, chunk_count = $6,
-           extracted_at = $7, chunked_at = $8, completed_at = now(), updated_at = now(),
-           error_code = NULL, error_message = NULL,
-           attempts = CASE WHEN $9 THEN attempts ELSE attempts + $11 END,
-           started_at = CASE WHEN $9 THEN started_at ELSE now() - make_interval(secs => $10 / 1000.0) END
-       WHERE document_id = $1 AND version = $2 AND status <> 'completed'
-       RETURNING tenant_id`;
-const CHUNK_COLUMNS = `chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
-                           end_offset, word_count, token_count, pages, heading_path)`;
-/** Chunks a version has are overwritten by index (see completeVersion). */
-const CHUNK_CONFLICT = `ON CONFLICT (document_id, version, chunk_index) DO UPDATE
-         SET tenant_id = EXCLUDED.tenant_id, settings_hash = EXCLUDED.settings_hash, text = EXCLUDED.text,
-             start_offset = EXCLUDED.start_offset, end_offset = EXCLUDED.end_offset,
-             word_count = EXCLUDED.word_count, token_count = EXCLUDED.token_count, pages = EXCLUDED.pages,
-             heading_path = EXCLUDED.heading_path`;
-/**
- * What follows a version's completion, each step guarded by `when` (that it did complete);
- * `chunkCount` names the parameter holding its number of chunks.
- */
-const settleCompletion = (when: string, chunkCount: string) => `surplus_chunks AS (
-       DELETE FROM chunks WHERE document_id = $1 AND version = $2 AND chunk_index >= ${chunkCount} AND ${when}
-     ), settled_dead_letter AS (
-       -- A re-driven dead letter is settled by its version completing.
-       UPDATE dlq_items SET status = 'resolved', updated_at = now()
-       WHERE document_id = $1 AND version = $2 AND status IN ('pending', 'retrying') AND ${when}
-     ), document AS (
-       UPDATE documents
-       SET current_version = GREATEST(COALESCE(current_version, 0), $2),
-           status = CASE WHEN latest_version = $2 THEN 'completed' ELSE status END,
-           updated_at = now()
-       WHERE id = $1 AND ${when}
-     )`;
-
-/** Chunk text, in UTF-16 units, above which a version's chunks are written in several statements. */
-const CHUNK_BATCH_CHARS = 2 * 1024 * 1024;
-
-function versionValues(ref: VersionRef, result: CompletedVersion): unknown[] {
-  const { text, headings, pages } = result.extracted;
-  return [
-    ref.documentId,
-    ref.version,
-    storable(text),
-    JSON.stringify({ headings: headings.map((h) => ({ ...h, title: storable(h.title) })), pages }),
-    result.detectedType,
-    result.chunks.length,
-    result.extractedAt,
-    result.chunkedAt,
-    result.marked,
-    result.processingMs,
-    result.deliveries,
-  ];
-}
-
-/**
- * Stores a version's text and chunks and marks it completed, atomically. Returns false, writing
- * nothing, when the version was completed meanwhile (a late duplicate delivery): the first
- * completion wins and its chunks stay. Chunks are only written together with `completed`, so a
- * version not yet completed normally has none; should one have some anyway (a status reset by
- * hand), they are overwritten by index and the surplus deleted, so a version never ends with two
- * sets. Usually one statement (one round trip, one commit); a version with more than
- * CHUNK_BATCH_CHARS of chunk text is written by one transaction of several, so no statement
- * holds all of a large document's chunks in one message.
- */
-export async function completeVersion(
-  pool: Pool,
-  ref: VersionRef,
-  result: CompletedVersion,
-): Promise<boolean> {
-  let chunkChars = 0;
-  for (const chunk of result.chunks) chunkChars += chunk.text.length;
-  if (chunkChars > CHUNK_BATCH_CHARS) return completeInBatches(pool, ref, result);
-  // The UPDATE takes the row lock first: a second delivery waits, then finds it completed.
-  const { rows } = await pool.query<{ completed: number }>({
-    name: 'complete-version',
-    text: `WITH completed AS (
-       ${COMPLETE_VERSION_ROW}
-     ), new_chunks AS (
-       INSERT INTO ${CHUNK_COLUMNS}
-       SELECT $1, $2, completed.tenant_id, $12, i, t, s, e, w, k, p::int[], h::jsonb
-       FROM completed, ${chunkRowsSql(13)}
-       ${CHUNK_CONFLICT}
-     ), ${settleCompletion('EXISTS (SELECT 1 FROM completed)', '$6')}
-     SELECT count(*)::int AS completed FROM completed`,
-    values: [...versionValues(ref, result), settingsHash(result.chunking), ...chunkArrays(result.chunks)],
-  });
-  return (rows[0]?.completed ?? 0) > 0;
-}
-
-/** completeVersion for many chunks: the version row first (its lock), then chunks in batches. */
-async function completeInBatches(pool: Pool, ref: VersionRef, result: CompletedVersion): Promise<boolean> {
-  return inTransaction(pool, async (client) => {
-    const values = versionValues(ref, result);
-    const completed = await client.query<{ tenant_id: string }>(COMPLETE_VERSION_ROW, values);
-    const tenantId = completed.rows[0]?.tenant_id;
-    if (tenantId === undefined) return false;
-    const hash = settingsHash(result.chunking);
-    for (let first = 0; first < result.chunks.length; ) {
-      let last = first;
-      for (let chars = 0; last < result.chunks.length && chars < CHUNK_BATCH_CHARS; last++) {
-        chars += (result.chunks[last] as Chunk).text.length;
-      }
-      await client.query(
-        `INSERT INTO ${CHUNK_COLUMNS}
-         SELECT $1, $2, $3, $4, i, t, s, e, w, k, p::int[], h::jsonb FROM ${chunkRowsSql(5)}
-         ${CHUNK_CONFLICT}`,
-        [ref.documentId, ref.version, tenantId, hash, ...chunkArrays(result.chunks.slice(first, last))],
-      );
-      first = last;
+/** The one field of the one row of a binary COPY, which must be `bytes` long. */
+async function* copiedField(stream: AsyncIterable<Buffer>, bytes: number): AsyncGenerator<Buffer> {
+  const changed = () => new Error('the raw content changed or went while it was read');
+  let preamble = Buffer.alloc(0);
+  let remaining = bytes;
+  for await (const chunk of stream) {
+    let piece = chunk;
+    if (preamble.length < COPY_PREAMBLE_BYTES) {
+      const wanted = COPY_PREAMBLE_BYTES - preamble.length;
+      preamble = Buffer.concat([preamble, piece.subarray(0, wanted)]);
+      piece = piece.subarray(wanted);
+      if (preamble.length < COPY_PREAMBLE_BYTES) continue;
+      // No row (the version went) ends the copy where the field count would be; NULL is length -1.
+      const valid =
+        preamble.subarray(0, COPY_SIGNATURE.length).equals(COPY_SIGNATURE) &&
+        preamble.readInt16BE(19) === 1 &&
+        preamble.readInt32BE(21) === bytes;
+      if (!valid) throw changed();
     }
-    await client.query(`WITH ${settleCompletion('true', '$3')} SELECT 1`, [
-      ref.documentId,
-      ref.version,
-      result.chunks.length,
-    ]);
-    return true;
-  });
+    if (remaining > 0 && piece.length > 0) {
+      const field = piece.subarray(0, remaining);
+      remaining -= field.length;
+      yield field;
+    }
+  }
+  if (preamble.length < COPY_PREAMBLE_BYTES || remaining > 0) throw changed();
+}
+
+/** A version's raw content of `bytes` bytes, read as a stream into one buffer. */
+export async function readRawContent(pool: Pool, ref: VersionRef, bytes: number): Promise<Buffer> {
+  const content = Buffer.allocUnsafe(bytes);
+  let offset = 0;
+  for await (const piece of rawContentStream(pool, ref, bytes)) offset += piece.copy(content, offset);
+  return content;
 }
 
 export interface VersionFailure {

@@ -2,8 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { coerceError, DocumentError, isDataRejectedError } from '../errors.js';
-import { isExternalBody } from '../fetch/external-body.js';
-import { type FetchOptions, fetchDocument } from '../fetch/fetch-document.js';
+import type { FetchOptions } from '../fetch/fetch-document.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { type Chunk, chunkingSettings } from '../pipeline/chunk/settings.js';
@@ -23,12 +22,10 @@ import {
   abandonRechunk,
   claimVersion,
   completeRechunk,
-  completeVersion,
   failVersion,
   findRechunkWork,
-  storeFetchedContent,
-  type VersionRef,
 } from '../store/versions.js';
+import { processContent } from './process-content.js';
 import type { SampleRecorder } from './processing-samples.js';
 
 export interface ProcessorDeps {
@@ -44,22 +41,6 @@ export interface ProcessorDeps {
 }
 
 export type ProcessOutcome = 'completed' | 'skipped';
-
-/** Fetches a document sent by URL and stores its bytes in place of the URL. */
-async function fetchByReference(deps: ProcessorDeps, ref: VersionRef, url: string) {
-  const fetched = await fetchDocument(url, deps.fetch);
-  const content = {
-    bytes: fetched.bytes,
-    // The reference type is ours: a server answering with it must not make this a reference again.
-    contentType:
-      fetched.contentType && !isExternalBody(fetched.contentType)
-        ? fetched.contentType.slice(0, 200)
-        : 'application/octet-stream',
-    filename: fetched.filename ?? null,
-  };
-  await storeFetchedContent(deps.pool, ref, { url, ...content });
-  return content;
-}
 
 /**
  * Processes one version: claim it in Postgres, run the pipeline, store text and chunks in one
@@ -107,50 +88,22 @@ export async function processVersion(
         false,
       );
     }
-    Object.assign(sample, {
-      tenantId: claimed.tenantId,
-      bytes: claimed.rawContent.length,
-      queueMs: claimed.queuedMs,
-    });
-    const chunking = parsedChunking.data;
-    const content = isExternalBody(claimed.contentType)
-      ? await fetchByReference(deps, ref, claimed.rawContent.toString('utf8'))
-      : { bytes: claimed.rawContent, contentType: claimed.contentType, filename: claimed.filename };
-    sample.bytes = content.bytes.length;
-    // The bytes are not needed here again: moved, not copied, to the thread.
-    const { detectedType, extracted, chunks, timings } = await deps.pipeline.run(
-      {
-        bytes: content.bytes,
-        declaredType: content.contentType,
-        filename: content.filename,
-        chunking,
-        limits: defaultExtractLimits,
-      },
-      { moveBytes: true },
-    );
-    const extractedAt = new Date(Date.now() - timings.chunkMs);
-    const chunkedAt = new Date();
-    const storeStarted = performance.now();
-    const stored = await completeVersion(pool, ref, {
+    Object.assign(sample, { tenantId: claimed.tenantId, bytes: claimed.bytes, queueMs: claimed.queuedMs });
+    const processed = await processContent(deps, ref, claimed, parsedChunking.data, {
       tenantId: claimed.tenantId,
       marked: claimed.marked,
       deliveries,
-      processingMs: performance.now() - started,
-      detectedType,
-      extracted,
-      chunking,
-      chunks,
-      extractedAt,
-      chunkedAt,
+      started,
     });
-    const storeMs = performance.now() - storeStarted;
-    if (!stored) {
+    if (!processed) {
       logger.info('version was completed by another delivery; kept the first result');
       return 'skipped';
     }
+    const { timings } = processed;
+    sample.bytes = processed.bytes;
     metrics.stageDuration.observe({ stage: 'extract' }, timings.extractMs / 1000);
     metrics.stageDuration.observe({ stage: 'chunk' }, timings.chunkMs / 1000);
-    metrics.stageDuration.observe({ stage: 'store' }, storeMs / 1000);
+    metrics.stageDuration.observe({ stage: 'store' }, timings.storeMs / 1000);
     const processingMs = performance.now() - started;
     metrics.stageDuration.observe({ stage: 'total' }, processingMs / 1000);
     metrics.documentsCompleted.inc();
@@ -158,14 +111,14 @@ export async function processVersion(
       ...sample,
       at: new Date(),
       outcome: 'completed',
-      format: detectedType,
+      format: processed.detectedType,
       extractMs: timings.extractMs,
       chunkMs: timings.chunkMs,
-      storeMs,
-      chunks: chunks.length,
+      storeMs: timings.storeMs,
+      chunks: processed.chunkCount,
       processingMs,
     });
-    logger.debug({ chunks: chunks.length }, 'version completed');
+    logger.debug({ chunks: processed.chunkCount }, 'version completed');
     return 'completed';
   } catch (thrown) {
     const rejected = isDataRejectedError(thrown);

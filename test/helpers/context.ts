@@ -144,6 +144,7 @@ export async function insertUnqueuedDocument(
   pool: Pool,
   content: string,
   tenantId = 'default',
+  contentType = 'text/plain',
 ): Promise<string> {
   const id = uuidv7();
   const bytes = Buffer.from(content);
@@ -155,7 +156,7 @@ export async function insertUnqueuedDocument(
       externalId: null,
       filename: null,
       metadata: {},
-      contentType: 'text/plain',
+      contentType,
       content: bytes,
       contentHash: createHash('sha256').update(bytes).digest(),
       chunking: { strategy: 'words', size: 500, overlap: 50 },

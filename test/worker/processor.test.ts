@@ -4,9 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.js';
 import type { Logger } from '../../src/logger.js';
 import { Metrics } from '../../src/metrics.js';
+import { chunkText } from '../../src/pipeline/chunk/index.js';
+import { decodeText } from '../../src/pipeline/extract/decode.js';
 import { INLINE_MAX_BYTES, PipelinePool } from '../../src/pipeline/pipeline-pool.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
-import { claimVersion } from '../../src/store/versions.js';
+import { CLAIM_CONTENT_MAX_BYTES, claimVersion, readRawContent } from '../../src/store/versions.js';
 import { processVersion, processVersions } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import {
@@ -333,13 +335,83 @@ describe('what a claim records', () => {
     });
   });
 
-  it('reads content larger than a slice whole and exact, in slices', async () => {
-    // 9 MB of multi-byte text: three slices of 4 MB, the cuts falling inside characters.
+  it('reads content too large for its claim whole and exact, as a stream', async () => {
+    // 9 MB of multi-byte text: socket reads end inside characters.
     const content = 'ünïcødé wörds 中文 '.repeat((9 * 1024 * 1024) / 26);
     const id = await insertUnqueued(content);
-    const claimed = await claimVersion(pool, { documentId: id, version: 1 }, INLINE_MAX_BYTES);
+    const ref = { documentId: id, version: 1 };
+    const claimed = await claimVersion(pool, ref, INLINE_MAX_BYTES);
     expect(claimed?.bytes).toBeGreaterThan(8 * 1024 * 1024);
-    expect(claimed?.rawContent.equals(Buffer.from(content))).toBe(true);
+    // Too large to come with the claim: read on demand.
+    expect(claimed?.rawContent).toBeNull();
+    expect((await readRawContent(pool, ref, claimed?.bytes ?? 0)).equals(Buffer.from(content))).toBe(true);
+  });
+
+  it('streams plain text too large for its claim: the same text and chunks as the whole', async () => {
+    // 2 MB of multi-byte text with CRLF line ends: pieces cut characters and pairs.
+    const line = 'ünïcødé wörds 中文 and plain words\r\n';
+    const content = line.repeat(Math.ceil((2 * CLAIM_CONTENT_MAX_BYTES + 1000) / Buffer.byteLength(line)));
+    const id = await insertUnqueued(content);
+    const ref = { documentId: id, version: 1, tenantId: 'default' };
+    // A stray chunk past the end (as after a status reset by hand) must not survive.
+    await pool.query(
+      `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
+                           end_offset, word_count, token_count)
+       VALUES ($1, 1, 'default', 'x', 90000, 'stray', 0, 5, 1, 1)`,
+      [id],
+    );
+    expect(await processVersion(deps(), ref, firstAttempt)).toBe('completed');
+    const expected = decodeText(Buffer.from(content)).text;
+    const { rows } = await pool.query(
+      `SELECT status, chunk_count, extracted_text = $2 AS same_text, detected_type
+       FROM document_versions WHERE document_id = $1`,
+      [id, expected],
+    );
+    const wholeChunks = chunkText(
+      { text: expected, headings: [], pages: [] },
+      { strategy: 'words', size: 500, overlap: 50 },
+    );
+    expect(rows[0]).toEqual({
+      status: 'completed',
+      chunk_count: wholeChunks.length,
+      same_text: true,
+      detected_type: 'text/plain',
+    });
+    const stored = await pool.query(
+      `SELECT chunk_index AS index, text, start_offset AS start, end_offset AS "end", word_count AS "wordCount",
+              token_count AS "tokenCount"
+       FROM chunks WHERE document_id = $1 ORDER BY chunk_index`,
+      [id],
+    );
+    expect(stored.rows).toEqual(
+      wholeChunks.map(({ index, text, start, end, wordCount, tokenCount }) => ({
+        index,
+        text,
+        start,
+        end,
+        wordCount,
+        tokenCount,
+      })),
+    );
+    // A second delivery finds it completed.
+    expect(await processVersion(deps(), ref, firstAttempt)).toBe('skipped');
+  });
+
+  it('fails a streamed document whose later pieces are not text, keeping none of its chunks', async () => {
+    // Over a claim's worth of words (so streamed), then a quarter as many control characters.
+    const content =
+      'plain words '.repeat(CLAIM_CONTENT_MAX_BYTES / 12 + 1000) +
+      '\u0001'.repeat(CLAIM_CONTENT_MAX_BYTES / 4);
+    const id = await insertUnqueued(content);
+    const ref = { documentId: id, version: 1, tenantId: 'default' };
+    await expect(processVersion(deps(), ref, firstAttempt)).rejects.toThrow(/unsupported_type/);
+    const { rows } = await pool.query(
+      `SELECT v.status, v.error_code, v.extracted_text IS NULL AS no_text,
+              (SELECT count(*)::int FROM chunks c WHERE c.document_id = v.document_id) AS chunks
+       FROM document_versions v WHERE document_id = $1`,
+      [id],
+    );
+    expect(rows[0]).toEqual({ status: 'failed', error_code: 'unsupported_type', no_text: true, chunks: 0 });
   });
 
   it("records an unmarked version's start, and its job's deliveries as attempts, when it completes", async () => {
@@ -356,8 +428,9 @@ describe('what a claim records', () => {
   });
 
   it('writes the chunks of a large version in several statements, replacing any it had', async () => {
-    // 400,000 words: ~3.2 million characters of chunk text, over the one-statement limit.
-    const id = await insertUnqueued(numberedWords(400_000));
+    // 400,000 words: ~3.2 million characters of chunk text, over the one-statement limit. As
+    // Markdown, so processed whole: large plain text is streamed (tested above).
+    const id = await insertUnqueuedDocument(pool, numberedWords(400_000), 'default', 'text/markdown');
     const ref = { documentId: id, version: 1, tenantId: 'default' };
     const summary = async () =>
       (

@@ -40,13 +40,7 @@ export interface DecodedText {
 export function decodeText(bytes: Uint8Array, hints: ExtractHints = {}): DecodedText {
   const decoded = decodeRaw(bytes, hints.charset);
   const text = normalise(decoded.text);
-  if (binaryShare(text, decoded.encoding) > maxBinaryShare) {
-    throw new DocumentError(
-      'unsupported_type',
-      `the bytes are not text (read as ${decoded.encoding}, too many control or undecodable characters)`,
-      false,
-    );
-  }
+  if (binaryShare(text, decoded.encoding) > maxBinaryShare) throw notText(decoded.encoding);
   return { text, encoding: decoded.encoding };
 }
 
@@ -70,25 +64,131 @@ export function looksLikeText(bytes: Uint8Array, charset?: string): boolean {
 }
 
 function decodeRaw(bytes: Uint8Array, charset: string | undefined): DecodedText {
+  let strict: string | undefined;
+  const { encoding, bomLength } = chooseEncoding(bytes, charset, (all) => {
+    strict = tryStrictUtf8(all);
+    return strict !== undefined;
+  });
+  if (strict !== undefined) return { text: strict, encoding };
+  return { text: decodeWith(bytes.subarray(bomLength), encoding), encoding };
+}
+
+interface EncodingChoice {
+  encoding: string;
+  /** Bytes of byte order mark to skip. */
+  bomLength: number;
+}
+
+/** decodeRaw's order of rules; `isValidUtf8` decides the strict UTF-8 step on `bytes`. */
+function chooseEncoding(
+  bytes: Uint8Array,
+  charset: string | undefined,
+  isValidUtf8: (bytes: Uint8Array) => boolean,
+): EncodingChoice {
   for (const { bom, encoding } of byteOrderMarks) {
-    if (bom.every((byte, index) => bytes[index] === byte)) {
-      return { text: decodeWith(bytes.subarray(bom.length), encoding), encoding };
-    }
+    if (bom.every((byte, index) => bytes[index] === byte)) return { encoding, bomLength: bom.length };
   }
   const declared = charset?.trim().toLowerCase();
   if (declared !== undefined && declared !== '' && iconv.encodingExists(declared)) {
     const isUtf8 = declared === 'utf-8' || declared === 'utf8' || declared === 'us-ascii';
-    if (!isUtf8) return { text: decodeWith(bytes, declared), encoding: declared };
+    if (!isUtf8) return { encoding: declared, bomLength: 0 };
   }
   const utf16 = guessUtf16(bytes);
-  if (utf16 !== undefined) return { text: decodeWith(bytes, utf16), encoding: utf16 };
-  const strict = tryStrictUtf8(bytes);
-  if (strict !== undefined) return { text: strict, encoding: 'utf-8' };
-  if (isMostlyUtf8(bytes.subarray(0, sampleBytes))) {
-    return { text: new TextDecoder('utf-8').decode(bytes), encoding: 'utf-8' };
+  if (utf16 !== undefined) return { encoding: utf16, bomLength: 0 };
+  if (isValidUtf8(bytes) || isMostlyUtf8(bytes.subarray(0, sampleBytes))) {
+    return { encoding: 'utf-8', bomLength: 0 };
   }
-  const guessed = guessLegacyEncoding(bytes);
-  return { text: decodeWith(bytes, guessed), encoding: guessed };
+  return { encoding: guessLegacyEncoding(bytes), bomLength: 0 };
+}
+
+/**
+ * decodeText for text that arrives in pieces (a large document read from Postgres as a stream),
+ * so no more than a piece of it is held at a time. The same rules, with one difference: the
+ * encoding is chosen from the first piece alone, so text that is valid UTF-8 there and damaged
+ * later keeps U+FFFD for the damaged bytes instead of being read as a legacy encoding. A piece
+ * may end inside a character or between \r and \n: the decoder carries it over.
+ */
+export class TextStreamDecoder {
+  readonly encoding: string;
+  private readonly decode: (bytes: Uint8Array, last: boolean) => string;
+  private bomToSkip: number;
+  /** The piece before ended with \r, held back in case \n follows. */
+  private heldCarriageReturn = false;
+  private suspicious = 0;
+  private length = 0;
+
+  constructor(first: Uint8Array, hints: ExtractHints = {}) {
+    const { encoding, bomLength } = chooseEncoding(first, hints.charset, (bytes) => {
+      try {
+        new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: true });
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    this.encoding = encoding;
+    this.bomToSkip = bomLength;
+    if (encoding === 'utf-8') {
+      // Not TextDecoder's stream mode: it returns two-byte strings even for ASCII, on which the
+      // chunkers' and tokenizer's regular expressions ran 2-4 times slower. Whole characters are
+      // decoded at once instead, and a character cut by the piece's end waits for the next.
+      const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+      let cut: Uint8Array = new Uint8Array(0);
+      this.decode = (bytes, last) => {
+        const input = cut.length === 0 ? bytes : Buffer.concat([cut, bytes]);
+        const end = last ? input.length : wholeUtf8Length(input);
+        cut = input.slice(end);
+        return decoder.decode(input.subarray(0, end));
+      };
+    } else if (encoding === 'utf-16le' || encoding === 'utf-16be') {
+      const decoder = new TextDecoder(encoding, { ignoreBOM: true });
+      this.decode = (bytes, last) => decoder.decode(bytes, { stream: !last });
+    } else {
+      const decoder = iconv.getDecoder(encoding, { stripBOM: false });
+      this.decode = (bytes, last) =>
+        decoder.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) +
+        (last ? (decoder.end() ?? '') : '');
+    }
+  }
+
+  /**
+   * The text of the next piece, normalised as decodeText does. Fails with `unsupported_type`
+   * when the first piece, or with `last` the whole text, is not text (see maxBinaryShare).
+   */
+  write(bytes: Uint8Array, last: boolean): string {
+    const skip = Math.min(this.bomToSkip, bytes.length);
+    this.bomToSkip -= skip;
+    let raw = this.decode(bytes.subarray(skip), last);
+    if (this.heldCarriageReturn) raw = `\r${raw}`;
+    this.heldCarriageReturn = !last && raw.endsWith('\r');
+    const text = normalise(this.heldCarriageReturn ? raw.slice(0, -1) : raw);
+    const first = this.length === 0;
+    this.suspicious += suspiciousCharacters(text, this.encoding);
+    this.length += text.length;
+    if ((first || last) && this.length > 0 && this.suspicious / this.length > maxBinaryShare) {
+      throw notText(this.encoding);
+    }
+    return text;
+  }
+}
+
+/** Bytes of `bytes` up to the end of its last whole UTF-8 character (a cut one is left out). */
+function wholeUtf8Length(bytes: Uint8Array): number {
+  for (let back = 1; back <= Math.min(4, bytes.length); back++) {
+    const byte = bytes[bytes.length - back] as number;
+    if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length; // only continuation bytes: invalid whatever follows
+}
+
+function notText(encoding: string): DocumentError {
+  return new DocumentError(
+    'unsupported_type',
+    `the bytes are not text (read as ${encoding}, too many control or undecodable characters)`,
+    false,
+  );
 }
 
 function decodeWith(bytes: Uint8Array, encoding: string): string {
@@ -202,7 +302,11 @@ function normalise(text: string): string {
  * UTF-8 were judged mostly valid already, and its damaged bytes are a handful.
  */
 function binaryShare(text: string, encoding: string): number {
-  if (text.length === 0) return 0;
+  return text.length === 0 ? 0 : suspiciousCharacters(text, encoding) / text.length;
+}
+
+/** Characters of `text` no text has (see binaryShare). */
+function suspiciousCharacters(text: string, encoding: string): number {
   const replacement = encoding === 'utf-8' ? -1 : 0xfffd;
   let suspicious = 0;
   for (let index = 0; index < text.length; index++) {
@@ -212,5 +316,5 @@ function binaryShare(text: string, encoding: string): number {
       (code >= 0x7f && code <= 0x9f);
     if (isControl || code === replacement) suspicious++;
   }
-  return suspicious / text.length;
+  return suspicious;
 }

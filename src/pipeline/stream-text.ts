@@ -1,0 +1,96 @@
+import { performance } from 'node:perf_hooks';
+import { DocumentError } from '../errors.js';
+import type { Chunk } from './chunk/settings.js';
+import { TextStreamDecoder } from './extract/decode.js';
+import { emptyDocument, textTooLong } from './extract/failures.js';
+import type { ExtractHints, ExtractLimits } from './extract/types.js';
+import { MAX_CHUNKS_PER_DOCUMENT } from './process.js';
+
+/** What one piece of a streamed document adds: its text, and the chunks now complete. */
+export interface TextWindow {
+  /** The extracted text this piece adds; the document's text is these parts, in order. */
+  text: string;
+  /** Chunks with offsets into the whole text and indices counted over the whole document. */
+  chunks: Chunk[];
+  /** Milliseconds this window spent decoding and chunking. */
+  timings: { extractMs: number; chunkMs: number };
+}
+
+export interface TextStreamOptions {
+  hints?: ExtractHints;
+  limits: ExtractLimits;
+  /** Chunks one window of text (offsets relative to it), as the pipeline would the whole text. */
+  chunkWindow: (text: string) => Promise<Chunk[]>;
+}
+
+/**
+ * Plain text arriving in pieces, decoded and chunked window by window so that no more than a
+ * piece or two of it is held at a time (a 50 MB document no longer costs a process several
+ * copies of itself). Each window is the text not yet chunked plus the next piece's. Chunks that
+ * end before its last word are final; the window's tail, from the first chunk that reaches its
+ * last word (a word the next piece may continue), goes round again at the head of the next
+ * window. Chunkers step from a chunk's start, so restarting there gives the `words` strategy
+ * exactly the chunks of the whole text; `tokens` and `recursive` restart from a boundary they
+ * chose themselves, so their chunks follow the same rules but a seam may fall elsewhere.
+ *
+ * Fails as decodeText and chunkText would on the whole text: `unsupported_type`, `empty`,
+ * `too_large` (see TextStreamDecoder for the one difference in choosing the encoding).
+ */
+export async function* chunkTextStream(
+  pieces: AsyncIterable<Uint8Array>,
+  options: TextStreamOptions,
+): AsyncGenerator<TextWindow> {
+  const { limits, chunkWindow } = options;
+  const iterator = pieces[Symbol.asyncIterator]();
+  let decoder: TextStreamDecoder | undefined;
+  let tail = '';
+  let tailStart = 0; // where the tail begins in the whole text
+  let textLength = 0;
+  let chunkCount = 0;
+  let hasWords = false;
+  for (let current = await iterator.next(); !current.done; ) {
+    const next = await iterator.next();
+    const last = next.done === true;
+    const decodeStarted = performance.now();
+    decoder ??= new TextStreamDecoder(current.value, options.hints);
+    const text = decoder.write(current.value, last);
+    const chunkStarted = performance.now();
+    textLength += text.length;
+    if (textLength > limits.maxTextChars) throw textTooLong(limits.maxTextChars);
+    hasWords ||= text.trim().length > 0;
+    const window = tail + text;
+    const chunks = await chunkWindow(window);
+    const open = last ? chunks.length : firstOpenChunk(window, chunks);
+    if (chunkCount + open > MAX_CHUNKS_PER_DOCUMENT) {
+      throw new DocumentError(
+        'too_large',
+        `the document makes more than ${MAX_CHUNKS_PER_DOCUMENT} chunks; use larger chunks`,
+        false,
+      );
+    }
+    const done = chunks.slice(0, open).map((chunk) => ({
+      ...chunk,
+      index: chunkCount++,
+      start: chunk.start + tailStart,
+      end: chunk.end + tailStart,
+    }));
+    const keepFrom = chunks[open]?.start ?? window.length;
+    tail = window.slice(keepFrom);
+    tailStart += keepFrom;
+    const timings = { extractMs: chunkStarted - decodeStarted, chunkMs: performance.now() - chunkStarted };
+    yield { text, chunks: done, timings };
+    current = next;
+  }
+  if (!hasWords) throw emptyDocument();
+}
+
+/**
+ * The first chunk that reaches the window's last word: it, and any after it, may change once
+ * the next piece's text follows. Chunks cover every word, so the last chunk always does.
+ */
+function firstOpenChunk(window: string, chunks: readonly Chunk[]): number {
+  const lastWordEnd = window.trimEnd().length;
+  let open = chunks.length;
+  while (open > 0 && (chunks[open - 1] as Chunk).end >= lastWordEnd) open--;
+  return open;
+}

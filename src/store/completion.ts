@@ -1,0 +1,258 @@
+import { type Chunk, type ChunkingSettings, settingsHash } from '../pipeline/chunk/settings.js';
+import type { ExtractedText } from '../pipeline/extract/types.js';
+import type { TextWindow } from '../pipeline/stream-text.js';
+import { chunkArrays, chunkRowsSql } from './chunks.js';
+import { inTransaction, type Pool, type PoolClient } from './pool.js';
+import { storable } from './storable.js';
+import type { VersionRef } from './versions.js';
+
+/*
+ * Completing a version: its extracted text, structure and chunks stored, and the version, its
+ * document and any dead letter of it settled, in one transaction.
+ */
+
+export interface CompletedVersion {
+  tenantId: string;
+  /** Whether claimVersion marked it processing; if not, this completion records the attempts. */
+  marked: boolean;
+  /** Times its job was delivered (attempts, stalls included): its attempts when not marked. */
+  deliveries: number;
+  /** How long processing took, for started_at when the claim did not record it. */
+  processingMs: number;
+  detectedType: string;
+  extracted: ExtractedText;
+  chunking: ChunkingSettings;
+  chunks: readonly Chunk[];
+  extractedAt: Date;
+  chunkedAt: Date;
+}
+
+/*
+ * The parts of a completion. Parameters: $1 document, $2 version, $3-$11 the version's columns
+ * (see versionValues), $6 its chunk count. `extractedText` is the SQL of the text: $3 but in
+ * completeStreamedVersion.
+ */
+const completeVersionRow = (extractedText = '$3') => `UPDATE document_versions
+       SET status = 'completed', extracted_text = ${extractedText}, extracted_structure = $4, detected_type = $5, chunk_count = $6,
+           extracted_at = $7, chunked_at = $8, completed_at = now(), updated_at = now(),
+           error_code = NULL, error_message = NULL,
+           attempts = CASE WHEN $9 THEN attempts ELSE attempts + $11 END,
+           started_at = CASE WHEN $9 THEN started_at ELSE now() - make_interval(secs => $10 / 1000.0) END
+       WHERE document_id = $1 AND version = $2 AND status <> 'completed'
+       RETURNING tenant_id`;
+const CHUNK_COLUMNS = `chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
+                           end_offset, word_count, token_count, pages, heading_path)`;
+/** Chunks a version has are overwritten by index (see completeVersion). */
+const CHUNK_CONFLICT = `ON CONFLICT (document_id, version, chunk_index) DO UPDATE
+         SET tenant_id = EXCLUDED.tenant_id, settings_hash = EXCLUDED.settings_hash, text = EXCLUDED.text,
+             start_offset = EXCLUDED.start_offset, end_offset = EXCLUDED.end_offset,
+             word_count = EXCLUDED.word_count, token_count = EXCLUDED.token_count, pages = EXCLUDED.pages,
+             heading_path = EXCLUDED.heading_path`;
+/**
+ * What follows a version's completion, each step guarded by `when` (that it did complete);
+ * `chunkCount` names the parameter holding its number of chunks.
+ */
+const settleCompletion = (when: string, chunkCount: string) => `surplus_chunks AS (
+       DELETE FROM chunks WHERE document_id = $1 AND version = $2 AND chunk_index >= ${chunkCount} AND ${when}
+     ), settled_dead_letter AS (
+       -- A re-driven dead letter is settled by its version completing.
+       UPDATE dlq_items SET status = 'resolved', updated_at = now()
+       WHERE document_id = $1 AND version = $2 AND status IN ('pending', 'retrying') AND ${when}
+     ), document AS (
+       UPDATE documents
+       SET current_version = GREATEST(COALESCE(current_version, 0), $2),
+           status = CASE WHEN latest_version = $2 THEN 'completed' ELSE status END,
+           updated_at = now()
+       WHERE id = $1 AND ${when}
+     )`;
+
+/** Chunk text, in UTF-16 units, above which a version's chunks are written in several statements. */
+const CHUNK_BATCH_CHARS = 2 * 1024 * 1024;
+
+function versionValues(
+  ref: VersionRef,
+  result: Omit<CompletedVersion, 'chunks' | 'chunking'>,
+  chunkCount: number,
+): unknown[] {
+  const { text, headings, pages } = result.extracted;
+  return [
+    ref.documentId,
+    ref.version,
+    storable(text),
+    JSON.stringify({ headings: headings.map((h) => ({ ...h, title: storable(h.title) })), pages }),
+    result.detectedType,
+    chunkCount,
+    result.extractedAt,
+    result.chunkedAt,
+    result.marked,
+    result.processingMs,
+    result.deliveries,
+  ];
+}
+
+/**
+ * Stores a version's text and chunks and marks it completed, atomically. Returns false, writing
+ * nothing, when the version was completed meanwhile (a late duplicate delivery): the first
+ * completion wins and its chunks stay. Chunks are only written together with `completed`, so a
+ * version not yet completed normally has none; should one have some anyway (a status reset by
+ * hand), they are overwritten by index and the surplus deleted, so a version never ends with two
+ * sets. Usually one statement (one round trip, one commit); a version with more than
+ * CHUNK_BATCH_CHARS of chunk text is written by one transaction of several, so no statement
+ * holds all of a large document's chunks in one message.
+ */
+export async function completeVersion(
+  pool: Pool,
+  ref: VersionRef,
+  result: CompletedVersion,
+): Promise<boolean> {
+  let chunkChars = 0;
+  for (const chunk of result.chunks) chunkChars += chunk.text.length;
+  if (chunkChars > CHUNK_BATCH_CHARS) return completeInBatches(pool, ref, result);
+  // The UPDATE takes the row lock first: a second delivery waits, then finds it completed.
+  const { rows } = await pool.query<{ completed: number }>({
+    name: 'complete-version',
+    text: `WITH completed AS (
+       ${completeVersionRow()}
+     ), new_chunks AS (
+       INSERT INTO ${CHUNK_COLUMNS}
+       SELECT $1, $2, completed.tenant_id, $12, i, t, s, e, w, k, p::int[], h::jsonb
+       FROM completed, ${chunkRowsSql(13)}
+       ${CHUNK_CONFLICT}
+     ), ${settleCompletion('EXISTS (SELECT 1 FROM completed)', '$6')}
+     SELECT count(*)::int AS completed FROM completed`,
+    values: [
+      ...versionValues(ref, result, result.chunks.length),
+      settingsHash(result.chunking),
+      ...chunkArrays(result.chunks),
+    ],
+  });
+  return (rows[0]?.completed ?? 0) > 0;
+}
+
+/** completeVersion for many chunks: the version row first (its lock), then chunks in batches. */
+async function completeInBatches(pool: Pool, ref: VersionRef, result: CompletedVersion): Promise<boolean> {
+  return inTransaction(pool, async (client) => {
+    const values = versionValues(ref, result, result.chunks.length);
+    const completed = await client.query<{ tenant_id: string }>(completeVersionRow(), values);
+    const tenantId = completed.rows[0]?.tenant_id;
+    if (tenantId === undefined) return false;
+    await insertChunks(client, { ...ref, tenantId }, settingsHash(result.chunking), result.chunks);
+    await client.query(`WITH ${settleCompletion('true', '$3')} SELECT 1`, [
+      ref.documentId,
+      ref.version,
+      result.chunks.length,
+    ]);
+    return true;
+  });
+}
+
+/** Writes chunks of a version whose row this transaction has locked, CHUNK_BATCH_CHARS at a time. */
+async function insertChunks(
+  client: PoolClient,
+  version: VersionRef & { tenantId: string },
+  hash: string,
+  chunks: readonly Chunk[],
+): Promise<void> {
+  for (let first = 0; first < chunks.length; ) {
+    let last = first;
+    for (let chars = 0; last < chunks.length && chars < CHUNK_BATCH_CHARS; last++) {
+      chars += (chunks[last] as Chunk).text.length;
+    }
+    await client.query(
+      `INSERT INTO ${CHUNK_COLUMNS}
+       SELECT $1, $2, $3, $4, i, t, s, e, w, k, p::int[], h::jsonb FROM ${chunkRowsSql(5)}
+       ${CHUNK_CONFLICT}`,
+      [
+        version.documentId,
+        version.version,
+        version.tenantId,
+        hash,
+        ...chunkArrays(chunks.slice(first, last)),
+      ],
+    );
+    first = last;
+  }
+}
+
+/** A streamed version's columns but its text and chunks, known once its last window is written. */
+export type StreamedVersion = Omit<CompletedVersion, 'extracted' | 'chunks' | 'chunking'>;
+
+/**
+ * completeVersion for a document whose text and chunks arrive window by window (see
+ * chunkTextStream), so the worker never holds the whole text. One transaction: the version row
+ * is locked first (a second delivery waits at its claim, then finds it completed), chunks are
+ * inserted as windows bring them and the text goes to a temporary table on this connection;
+ * the last of it travels with the completing UPDATE, which joins the parts in Postgres.
+ * `describe` gives the version's columns once the chunks are counted. Returns the chunk count,
+ * or undefined, writing nothing, when the version was completed or failed meanwhile. A window
+ * that throws (bad bytes, a limit) rolls everything back.
+ */
+export async function completeStreamedVersion(
+  pool: Pool,
+  ref: VersionRef,
+  chunking: ChunkingSettings,
+  windows: AsyncIterable<TextWindow>,
+  describe: (chunkCount: number) => StreamedVersion,
+): Promise<number | undefined> {
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ tenantId: string }>(
+      `SELECT tenant_id AS "tenantId" FROM document_versions
+       WHERE document_id = $1 AND version = $2 AND status NOT IN ('completed', 'failed') FOR UPDATE`,
+      [ref.documentId, ref.version],
+    );
+    const tenantId = rows[0]?.tenantId;
+    if (tenantId === undefined) return undefined;
+    // Temporary, so neither WAL-logged nor seen by other connections; emptied at commit.
+    await client.query(
+      'CREATE TEMPORARY TABLE IF NOT EXISTS ingestd_text_parts (part int PRIMARY KEY, text text NOT NULL) ON COMMIT DELETE ROWS',
+    );
+    // Text and chunks are written CHUNK_BATCH_CHARS at a time (a window is much smaller), the
+    // text left at the end travelling with the completing UPDATE.
+    let text: string[] = [];
+    let textChars = 0;
+    let parts = 0;
+    let chunks: Chunk[] = [];
+    let chunkChars = 0;
+    let chunkCount = 0;
+    const hash = settingsHash(chunking);
+    for await (const window of windows) {
+      text.push(window.text);
+      textChars += window.text.length;
+      if (textChars >= CHUNK_BATCH_CHARS) {
+        await client.query('INSERT INTO ingestd_text_parts (part, text) VALUES ($1, $2)', [
+          parts++,
+          storable(text.join('')),
+        ]);
+        text = [];
+        textChars = 0;
+      }
+      for (const chunk of window.chunks) {
+        chunks.push(chunk);
+        chunkChars += chunk.text.length;
+      }
+      chunkCount += window.chunks.length;
+      if (chunkChars >= CHUNK_BATCH_CHARS) {
+        await insertChunks(client, { ...ref, tenantId }, hash, chunks);
+        chunks = [];
+        chunkChars = 0;
+      }
+    }
+    await insertChunks(client, { ...ref, tenantId }, hash, chunks);
+    await client.query(
+      completeVersionRow(
+        `(SELECT coalesce(string_agg(text, '' ORDER BY part), '') FROM ingestd_text_parts) || $3`,
+      ),
+      versionValues(
+        ref,
+        { ...describe(chunkCount), extracted: { text: text.join(''), headings: [], pages: [] } },
+        chunkCount,
+      ),
+    );
+    await client.query(`WITH ${settleCompletion('true', '$3')} SELECT 1`, [
+      ref.documentId,
+      ref.version,
+      chunkCount,
+    ]);
+    return chunkCount;
+  });
+}

@@ -1,0 +1,240 @@
+import { performance } from 'node:perf_hooks';
+import { isExternalBody } from '../fetch/external-body.js';
+import { fetchDocument } from '../fetch/fetch-document.js';
+import type { ChunkingSettings } from '../pipeline/chunk/settings.js';
+import { charsetOf, detectContentType } from '../pipeline/detect.js';
+import { defaultExtractLimits } from '../pipeline/extract/types.js';
+import { INLINE_MAX_BYTES } from '../pipeline/pipeline-pool.js';
+import { chunkTextStream } from '../pipeline/stream-text.js';
+import { completeStreamedVersion, completeVersion } from '../store/completion.js';
+import {
+  type ClaimedVersion,
+  rawContentStream,
+  storeFetchedContent,
+  type VersionRef,
+} from '../store/versions.js';
+import type { ProcessorDeps } from './processor.js';
+
+/**
+ * Streamed text is decoded and chunked this many bytes at a time. A window (this piece's text
+ * after the unfinished chunk before it) then usually stays under the pipeline's inline limit of
+ * 64 KB and is chunked on this thread: sending 50 MB of windows to a pipeline thread cost ~1.5 s
+ * and ~60 MB of peak RSS in that thread's heap (measured with 64 KB-1 MB pieces). Larger pieces
+ * also leave larger garbage: strings over 128 KB skip V8's young generation and wait for a full
+ * collection (256 KB and 1 MB pieces raised the worker's peak by tens of MB).
+ */
+const STREAM_PIECE_BYTES = 48 * 1024;
+
+interface WholeContent {
+  bytes: Buffer;
+  contentType: string;
+  filename: string | null;
+}
+
+/** Large plain text: pieces still to read from Postgres, `size` bytes in all. */
+interface StreamedContent {
+  pieces: AsyncIterable<Buffer>;
+  size: number;
+  contentType: string;
+  filename: string | null;
+}
+
+/** What a claim and its job give a completion. */
+export interface CompletionContext {
+  tenantId: string;
+  marked: boolean;
+  deliveries: number;
+  /** performance.now() when processing began. */
+  started: number;
+}
+
+/** A version processed and stored. */
+export interface Processed {
+  detectedType: string;
+  bytes: number;
+  chunkCount: number;
+  timings: { extractMs: number; chunkMs: number; storeMs: number };
+}
+
+/**
+ * Runs the pipeline on a claimed version and stores the result. Returns undefined, storing
+ * nothing, when another delivery completed the version first. Throws what the pipeline or the
+ * store throws (DocumentError for bad input).
+ */
+export async function processContent(
+  deps: ProcessorDeps,
+  ref: VersionRef,
+  claimed: ClaimedVersion,
+  chunking: ChunkingSettings,
+  context: CompletionContext,
+): Promise<Processed | undefined> {
+  const content = await contentOf(deps, ref, claimed);
+  return 'pieces' in content
+    ? processStreamed(deps, ref, content, chunking, context)
+    : processWhole(deps, ref, content, chunking, context);
+}
+
+/**
+ * The content to process. Content over CLAIM_CONTENT_MAX_BYTES (which its claim did not read)
+ * stays in Postgres when it is plain text, to be read a piece at a time; other formats need all
+ * their bytes at once.
+ */
+async function contentOf(
+  deps: ProcessorDeps,
+  ref: VersionRef,
+  claimed: ClaimedVersion,
+): Promise<WholeContent | StreamedContent> {
+  const { contentType, filename } = claimed;
+  if (claimed.rawContent !== null) {
+    return isExternalBody(contentType)
+      ? fetchByReference(deps, ref, claimed.rawContent.toString('utf8'))
+      : { bytes: claimed.rawContent, contentType, filename };
+  }
+  const pieces = regroup(rawContentStream(deps.pool, ref, claimed.bytes), STREAM_PIECE_BYTES);
+  const first = await pieces.next();
+  if (first.done) throw new Error('the raw content went while it was read');
+  // Signatures and the text test read the start of a file only (see detectContentType).
+  const type = await detectContentType(
+    first.value.subarray(0, INLINE_MAX_BYTES),
+    contentType,
+    filename ?? undefined,
+    defaultExtractLimits,
+  ).catch(() => undefined); // the whole-bytes path reports it, as for any other document
+  if (type === 'text/plain') {
+    async function* all() {
+      yield first.value as Buffer;
+      yield* pieces;
+    }
+    return { pieces: all(), size: claimed.bytes, contentType, filename };
+  }
+  const bytes = Buffer.allocUnsafe(claimed.bytes);
+  let offset = first.value.copy(bytes);
+  for await (const piece of pieces) offset += piece.copy(bytes, offset);
+  return { bytes, contentType, filename };
+}
+
+/** `source`'s bytes in pieces of at least `size` (but the last), whatever sizes the socket gave. */
+async function* regroup(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let gathered: Buffer[] = [];
+  let length = 0;
+  for await (const piece of source) {
+    gathered.push(piece);
+    length += piece.length;
+    if (length >= size) {
+      yield Buffer.concat(gathered, length);
+      gathered = [];
+      length = 0;
+    }
+  }
+  if (length > 0) yield Buffer.concat(gathered, length);
+}
+
+/** Fetches a document sent by URL and stores its bytes in place of the URL. */
+async function fetchByReference(deps: ProcessorDeps, ref: VersionRef, url: string) {
+  const fetched = await fetchDocument(url, deps.fetch);
+  const content = {
+    bytes: fetched.bytes,
+    // The reference type is ours: a server answering with it must not make this a reference again.
+    contentType:
+      fetched.contentType && !isExternalBody(fetched.contentType)
+        ? fetched.contentType.slice(0, 200)
+        : 'application/octet-stream',
+    filename: fetched.filename ?? null,
+  };
+  await storeFetchedContent(deps.pool, ref, { url, ...content });
+  return content;
+}
+
+/** The pipeline on bytes in memory, then one completion. */
+async function processWhole(
+  deps: ProcessorDeps,
+  ref: VersionRef,
+  content: WholeContent,
+  chunking: ChunkingSettings,
+  context: CompletionContext,
+): Promise<Processed | undefined> {
+  const bytes = content.bytes.length;
+  // The bytes are not needed here again: moved, not copied, to the thread.
+  const { detectedType, extracted, chunks, timings } = await deps.pipeline.run(
+    {
+      bytes: content.bytes,
+      declaredType: content.contentType,
+      filename: content.filename,
+      chunking,
+      limits: defaultExtractLimits,
+    },
+    { moveBytes: true },
+  );
+  const storeStarted = performance.now();
+  const stored = await completeVersion(deps.pool, ref, {
+    tenantId: context.tenantId,
+    marked: context.marked,
+    deliveries: context.deliveries,
+    processingMs: storeStarted - context.started,
+    detectedType,
+    extracted,
+    chunking,
+    chunks,
+    extractedAt: new Date(Date.now() - timings.chunkMs),
+    chunkedAt: new Date(),
+  });
+  if (!stored) return undefined;
+  return {
+    detectedType,
+    bytes,
+    chunkCount: chunks.length,
+    timings: { ...timings, storeMs: performance.now() - storeStarted },
+  };
+}
+
+/**
+ * Large plain text, piece by piece: each piece is decoded and chunked (a window goes through the
+ * pipeline pool like a re-chunk's text, so it runs inline or on a thread by the pool's rule) and
+ * written as it comes, in one transaction; see chunkTextStream and completeStreamedVersion.
+ */
+async function processStreamed(
+  deps: ProcessorDeps,
+  ref: VersionRef,
+  content: StreamedContent,
+  chunking: ChunkingSettings,
+  context: CompletionContext,
+): Promise<Processed | undefined> {
+  const timings = { extractMs: 0, chunkMs: 0, storeMs: 0 };
+  const startedAt = performance.now();
+  const windows = chunkTextStream(content.pieces, {
+    hints: { charset: charsetOf(content.contentType) },
+    limits: defaultExtractLimits,
+    chunkWindow: async (text) => {
+      const { chunks } = await deps.pipeline.run({
+        bytes: new Uint8Array(0),
+        declaredType: 'text/plain',
+        filename: null,
+        chunking,
+        limits: defaultExtractLimits,
+        extracted: { text, headings: [], pages: [] },
+      });
+      return chunks;
+    },
+  });
+  async function* timed() {
+    for await (const window of windows) {
+      timings.extractMs += window.timings.extractMs;
+      timings.chunkMs += window.timings.chunkMs;
+      yield window;
+    }
+  }
+  const chunkCount = await completeStreamedVersion(deps.pool, ref, chunking, timed(), () => ({
+    tenantId: context.tenantId,
+    marked: context.marked,
+    deliveries: context.deliveries,
+    processingMs: performance.now() - context.started,
+    detectedType: 'text/plain',
+    // The stages ran interleaved, piece by piece: both end now.
+    extractedAt: new Date(),
+    chunkedAt: new Date(),
+  }));
+  if (chunkCount === undefined) return undefined;
+  // Writing is what remains of the time once decoding and chunking are taken out.
+  timings.storeMs = Math.max(0, performance.now() - startedAt - timings.extractMs - timings.chunkMs);
+  return { detectedType: 'text/plain', bytes: content.size, chunkCount, timings };
+}

@@ -1,0 +1,96 @@
+import iconv from 'iconv-lite';
+import { describe, expect, it } from 'vitest';
+import { type Chunk, type ChunkingSettings, chunkText } from '../../src/pipeline/chunk/index.js';
+import { decodeText } from '../../src/pipeline/extract/decode.js';
+import { defaultExtractLimits } from '../../src/pipeline/extract/types.js';
+import { chunkTextStream, type TextWindow } from '../../src/pipeline/stream-text.js';
+import { expectChunkInvariants } from './chunk/invariants.js';
+import { prose } from './chunk/prose.js';
+
+/** `bytes` cut into pieces of `size` (the last one shorter), as a stream from Postgres brings them. */
+async function* piecesOf(bytes: Uint8Array, size: number) {
+  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
+}
+
+const chunkWindowWith = (settings: ChunkingSettings) => async (text: string) =>
+  chunkText({ text, headings: [], pages: [] }, settings);
+
+/** Every window of the stream, and the document they make: text joined, chunks in order. */
+async function streamed(bytes: Uint8Array, pieceSize: number, settings: ChunkingSettings, charset?: string) {
+  const windows: TextWindow[] = [];
+  for await (const window of chunkTextStream(piecesOf(bytes, pieceSize), {
+    hints: charset === undefined ? {} : { charset },
+    limits: defaultExtractLimits,
+    chunkWindow: chunkWindowWith(settings),
+  })) {
+    windows.push(window);
+  }
+  return {
+    windows,
+    text: windows.map((window) => window.text).join(''),
+    chunks: windows.flatMap((window) => window.chunks),
+  };
+}
+
+async function streamError(bytes: Uint8Array, pieceSize: number, limits = defaultExtractLimits) {
+  try {
+    for await (const _ of chunkTextStream(piecesOf(bytes, pieceSize), {
+      limits,
+      chunkWindow: chunkWindowWith({ strategy: 'words', size: 50, overlap: 5 }),
+    }));
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+const words = { strategy: 'words', size: 100, overlap: 10 } as const;
+
+describe('chunkTextStream', () => {
+  // Multi-byte characters, CRLF line endings and NULs, so pieces cut characters and \r\n pairs.
+  const text = `${prose({ length: 120_000, seed: 7 }).text.replaceAll('\n', '\r\n')} ünïcødé 中文 😀\u0000 end`;
+  const bytes = Buffer.from(text);
+  const whole = decodeText(bytes).text;
+
+  it.each([1_000, 4_099, 65_536])(
+    'gives the words strategy exactly the chunks of the whole text, pieces of %d bytes',
+    async (pieceSize) => {
+      const result = await streamed(bytes, pieceSize, words);
+      expect(result.text).toBe(whole);
+      expect(result.chunks).toEqual(chunkText({ text: whole, headings: [], pages: [] }, words));
+      expect(result.windows.length).toBe(Math.ceil(bytes.length / pieceSize));
+    },
+  );
+
+  it.each<ChunkingSettings>([
+    { strategy: 'tokens', size: 120, overlap: 20, tokenizer: 'cl100k_base' },
+    { strategy: 'recursive', size: 800, overlap: 100, unit: 'characters', tokenizer: 'cl100k_base' },
+    { strategy: 'recursive', size: 150, overlap: 0, unit: 'tokens', tokenizer: 'o200k_base' },
+  ])('gives $strategy chunks that keep every chunk promise across seams', async (settings) => {
+    const result = await streamed(bytes, 4_099, settings);
+    expect(result.text).toBe(whole);
+    expectChunkInvariants({ text: whole, headings: [], pages: [] }, settings, result.chunks as Chunk[]);
+  });
+
+  it('decodes UTF-16 with a byte order mark and a declared legacy charset as decodeText does', async () => {
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    expect((await streamed(utf16, 4_097, words)).text).toBe(whole);
+    const latin = 'Grüße aus Köln, naïve café. '.repeat(3_000);
+    const cp1252 = iconv.encode(latin, 'windows-1252');
+    const result = await streamed(cp1252, 5_000, words, 'windows-1252');
+    expect(result.text).toBe(decodeText(cp1252, { charset: 'windows-1252' }).text);
+    expect(result.text).toBe(latin);
+  });
+
+  it('fails as the whole-text path does: binary, empty, too long, too many chunks', async () => {
+    // Text at first, control bytes after: caught when the last piece is in.
+    const binaryTail = Buffer.concat([Buffer.from('words '.repeat(10_000)), Buffer.alloc(20_000, 1)]);
+    expect(await streamError(binaryTail, 8_192)).toMatchObject({ code: 'unsupported_type' });
+    // Binary from the start: caught at the first piece.
+    expect(await streamError(Buffer.alloc(50_000, 2), 8_192)).toMatchObject({ code: 'unsupported_type' });
+    expect(await streamError(Buffer.from(' \n\t '.repeat(10_000)), 8_192)).toMatchObject({ code: 'empty' });
+    expect(await streamError(bytes, 8_192, { ...defaultExtractLimits, maxTextChars: 50_000 })).toMatchObject({
+      code: 'too_large',
+    });
+  });
+});
