@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { stopChild } from '../src/stack/child-process.js';
 import { LOCAL_DATABASE } from '../src/stack/local-stack.js';
+import { nodeFlags } from '../src/stack/node-process.js';
 import { freePort, waitForPort } from '../src/stack/ports.js';
 import { PostgresServer } from '../src/stack/postgres-server.js';
 import { RedisServer } from '../src/stack/redis-server.js';
@@ -168,7 +169,9 @@ export async function startUpTarget(options: UpTargetOptions, cleanup: Cleanup):
   const services: ServiceProcess[] = [];
   const startService = (name: string, role: ProcessRole, args: string[], extraEnv: NodeJS.ProcessEnv) => {
     // Own process group: a Ctrl-C reaches only us, and we stop the services in order.
-    const child = spawn(process.execPath, [...serviceNodeArgs(), cliPath, ...args], {
+    // Worker processes start with the flags ingestd gives them (BENCH_NODE_ARGS after, so they win).
+    const flags = role === 'worker' ? nodeFlags('processor') : nodeFlags('api');
+    const child = spawn(process.execPath, [...flags, ...serviceNodeArgs(), cliPath, ...args], {
       env: { ...env, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

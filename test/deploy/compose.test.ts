@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { isAlias, isMap, isScalar, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config.js';
+import { type NodeRole, nodeFlags } from '../../src/stack/node-process.js';
 import { workerRoles } from '../../src/worker/worker-node.js';
 import { configKeys, interpolate, interpolationDefaults, readRepoFile, readYaml } from './deploy-files.js';
 
@@ -218,13 +219,26 @@ describe('docker-compose.yml', () => {
   it('sets only variables ingestd reads, with values it accepts', () => {
     for (const [name, s] of ingestdServices) {
       for (const key of Object.keys(s.environment ?? {})) {
-        expect(configKeys.has(key) || key === 'HEALTHCHECK_URL', `${name}: ${key}`).toBe(true);
+        expect(
+          configKeys.has(key) || key === 'HEALTHCHECK_URL' || key === 'NODE_OPTIONS',
+          `${name}: ${key}`,
+        ).toBe(true);
       }
       expect(() => loadConfig(environmentOf(s)), name).not.toThrow();
       const env = loadConfig(environmentOf(s));
       expect(env.DATABASE_URL, name).toBe('postgres://ingestd:ingestd@postgres:5432/ingestd');
       expect(env.REDIS_URL, name).toBe('redis://redis:6379');
     }
+  });
+
+  it('starts worker roles with the heap limit ingestd gives its own worker processes, the API without', () => {
+    for (const [role, name] of workerServices) {
+      expect(environmentOf(serviceNamed(name)).NODE_OPTIONS?.split(' '), name).toEqual(
+        nodeFlags(role as NodeRole),
+      );
+    }
+    expect(workerServices.size).toBe(3);
+    expect(environmentOf(serviceNamed('api')).NODE_OPTIONS).toBeUndefined();
   });
 
   it("writes the code's own defaults as its defaults, so an unset variable changes nothing", () => {

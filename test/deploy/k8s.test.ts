@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { findExecutable } from '../../src/stack/binaries.js';
+import { type NodeRole, nodeFlags } from '../../src/stack/node-process.js';
 import { workerRoles } from '../../src/worker/worker-node.js';
 import {
   checkPromqlSyntax,
@@ -152,8 +153,10 @@ describe('deploy/k8s', () => {
     }
     for (const d of [...deployments, only(manifests, job, 'Job')]) {
       const container = containerOf(d);
-      for (const variable of container.env ?? [])
+      for (const variable of container.env ?? []) {
+        if (variable.name === 'NODE_OPTIONS') continue; // Node's, checked below
         expect(configKeys, `${d.metadata.name}`).toContain(variable.name);
+      }
       expect(
         () => loadConfig({ ...environmentOf(container, configMaps), ...secretEnv }),
         d.metadata.name,
@@ -162,6 +165,13 @@ describe('deploy/k8s', () => {
     }
     const readme = readRepoFile('deploy/README.md');
     expect(readme).toMatch(/create secret generic ingestd-secrets[\s\S]*DATABASE_URL[\s\S]*REDIS_URL/);
+  });
+
+  it('starts worker roles with the heap limit ingestd gives its own worker processes, the API without', () => {
+    for (const [role, d] of byRole) {
+      const nodeOptions = containerOf(d).env?.find((variable) => variable.name === 'NODE_OPTIONS')?.value;
+      expect(nodeOptions?.split(' ') ?? [], role).toEqual(nodeFlags(role as NodeRole));
+    }
   });
 
   it('stops every process within its pod grace period, the API after endpoints drop', () => {
