@@ -5,9 +5,10 @@
  * same columns, primary key and defaults; no foreign key), in a private durable Postgres. Halves
  * run ingestd, COPY, COPY, ingestd, so drift in the machine's load weighs on both alike.
  */
-import { Readable, type Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import { pino } from 'pino';
 import { v7 as uuidv7 } from 'uuid';
 import { chunkText } from '../src/pipeline/chunk/index.js';
@@ -63,24 +64,6 @@ const COLUMNS =
   'document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset, end_offset, ' +
   'word_count, token_count, pages, heading_path';
 const TENANT = 'bench';
-
-/** A COPY FROM STDIN stream, as pg-copy-streams makes it. */
-type CopyFromStream = Writable & pg.Submittable;
-
-/** pg-copy-streams' from(), or why it cannot be loaded (it is not one of ingestd's dependencies yet). */
-async function loadCopyFrom(): Promise<((sql: string) => CopyFromStream) | string> {
-  // A specifier in a variable: the bench builds whether or not the package is installed.
-  const specifier = 'pg-copy-streams';
-  try {
-    const module = (await import(specifier)) as { from?: unknown; default?: { from?: unknown } };
-    const from = module.from ?? module.default?.from;
-    return typeof from === 'function'
-      ? (from as (sql: string) => CopyFromStream)
-      : 'pg-copy-streams has no from()';
-  } catch (error) {
-    return `pg-copy-streams cannot be loaded (${(error as Error).message}): npm install -D pg-copy-streams`;
-  }
-}
 
 /** A value in COPY's text format: backslash, newline, carriage return and tab escaped. */
 export function copyTextField(value: string): string {
@@ -182,7 +165,6 @@ async function writeThroughIngestd(
 /** Writes every chunk of `documents` with one COPY (one statement, one commit). */
 async function writeByCopy(
   pool: pg.Pool,
-  copyFrom: (sql: string) => CopyFromStream,
   documents: readonly PreparedDocument[],
   hash: string,
 ): Promise<void> {
@@ -226,8 +208,6 @@ function side(method: CopySide['method'], passes: readonly Pass[]): CopySide {
 
 /** Runs the scenario in a private durable Postgres of its own. */
 export async function runCopy(settings: CopySettings, cleanup: Cleanup): Promise<CopyMeasurement> {
-  const copyFrom = await loadCopyFrom();
-  if (typeof copyFrom === 'string') throw new Error(copyFrom);
   process.stderr.write('bench: starting a private durable postgres...\n');
   const postgres = await startBenchPostgres(benchTempDir(cleanup), cleanup);
   const databaseUrl = postgres.url('ingestd');
@@ -269,7 +249,7 @@ export async function runCopy(settings: CopySettings, cleanup: Cleanup): Promise
     meter.start();
     const started = performance.now();
     if (method === 'ingestd') await writeThroughIngestd(pool, part, hash, settings.concurrency);
-    else await writeByCopy(pool, copyFrom, part, hash);
+    else await writeByCopy(pool, part, hash);
     const seconds = (performance.now() - started) / 1000;
     const cpu = meter.stop();
     return { rows, bytes, seconds, postgresMs: cpu.components.postgres ?? 0, clientMs: cpu.loadGeneratorMs };
