@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { DocumentError } from '../errors.js';
 import type { Chunk } from './chunk/settings.js';
-import { TextStreamDecoder } from './extract/decode.js';
+import { type StreamDecoding, TextStreamDecoder } from './extract/decode.js';
 import { emptyDocument, textTooLong } from './extract/failures.js';
 import type { ExtractHints, ExtractLimits } from './extract/types.js';
 import { MAX_CHUNKS_PER_DOCUMENT } from './process.js';
@@ -18,6 +18,8 @@ export interface TextWindow {
 
 export interface TextStreamOptions {
   hints?: ExtractHints;
+  /** See TextStreamDecoder. */
+  decoding?: StreamDecoding;
   limits: ExtractLimits;
   /** Chunks one window of text (offsets relative to it), as the pipeline would the whole text. */
   chunkWindow: (text: string) => Promise<Chunk[]>;
@@ -34,7 +36,8 @@ export interface TextStreamOptions {
  * chose themselves, so their chunks follow the same rules but a seam may fall elsewhere.
  *
  * Fails as decodeText and chunkText would on the whole text: `unsupported_type`, `empty`,
- * `too_large` (see TextStreamDecoder for the one difference in choosing the encoding).
+ * `too_large`; and with InvalidUtf8Error when the text turns out not to be UTF-8 after its first
+ * piece was (see TextStreamDecoder): the caller starts again with `decoding.invalidUtf8`.
  */
 export async function* chunkTextStream(
   pieces: AsyncIterable<Uint8Array>,
@@ -48,41 +51,56 @@ export async function* chunkTextStream(
   let textLength = 0;
   let chunkCount = 0;
   let hasWords = false;
-  for (let current = await iterator.next(); !current.done; ) {
-    const next = await iterator.next();
-    const last = next.done === true;
-    const decodeStarted = performance.now();
-    decoder ??= new TextStreamDecoder(current.value, options.hints);
-    const text = decoder.write(current.value, last);
-    const chunkStarted = performance.now();
-    textLength += text.length;
-    if (textLength > limits.maxTextChars) throw textTooLong(limits.maxTextChars);
-    hasWords ||= text.trim().length > 0;
-    const window = tail + text;
-    const chunks = await chunkWindow(window);
-    const open = last ? chunks.length : firstOpenChunk(window, chunks);
-    if (chunkCount + open > MAX_CHUNKS_PER_DOCUMENT) {
-      throw new DocumentError(
-        'too_large',
-        `the document makes more than ${MAX_CHUNKS_PER_DOCUMENT} chunks; use larger chunks`,
-        false,
-      );
+  try {
+    for (let current = await iterator.next(); !current.done; ) {
+      const next = await iterator.next();
+      const last = next.done === true;
+      const decodeStarted = performance.now();
+      decoder ??= new TextStreamDecoder(current.value, options.hints, options.decoding);
+      const text = decoder.write(current.value, last);
+      const chunkStarted = performance.now();
+      textLength += text.length;
+      if (textLength > limits.maxTextChars) throw textTooLong(limits.maxTextChars);
+      hasWords ||= text.trim().length > 0;
+      const window = tail + text;
+      const chunks = await chunkWindow(window);
+      let open = last ? chunks.length : firstOpenChunk(window, chunks);
+      // A tail this long is a run without a seam (no whitespace for megabytes): carried on, it
+      // would be chunked again with every piece, in quadratic time. It is cut here instead.
+      if (window.length - (chunks[open]?.start ?? window.length) > MAX_TAIL_CHARS) open = chunks.length;
+      if (chunkCount + open > MAX_CHUNKS_PER_DOCUMENT) {
+        throw new DocumentError(
+          'too_large',
+          `the document makes more than ${MAX_CHUNKS_PER_DOCUMENT} chunks; use larger chunks`,
+          false,
+        );
+      }
+      const done = chunks.slice(0, open).map((chunk) => ({
+        ...chunk,
+        index: chunkCount++,
+        start: chunk.start + tailStart,
+        end: chunk.end + tailStart,
+      }));
+      const keepFrom = chunks[open]?.start ?? window.length;
+      tail = window.slice(keepFrom);
+      tailStart += keepFrom;
+      const timings = { extractMs: chunkStarted - decodeStarted, chunkMs: performance.now() - chunkStarted };
+      yield { text, chunks: done, timings };
+      current = next;
     }
-    const done = chunks.slice(0, open).map((chunk) => ({
-      ...chunk,
-      index: chunkCount++,
-      start: chunk.start + tailStart,
-      end: chunk.end + tailStart,
-    }));
-    const keepFrom = chunks[open]?.start ?? window.length;
-    tail = window.slice(keepFrom);
-    tailStart += keepFrom;
-    const timings = { extractMs: chunkStarted - decodeStarted, chunkMs: performance.now() - chunkStarted };
-    yield { text, chunks: done, timings };
-    current = next;
+  } finally {
+    // Stopped early (a failure here or in the consumer): the source may hold a connection.
+    await iterator.return?.();
   }
   if (!hasWords) throw emptyDocument();
 }
+
+/**
+ * Text carried from one window to the next, at most: above any chunk of 10,000 words of prose or
+ * 200,000 characters, so in practice only a run without whitespace reaches it. Such a run is cut
+ * where it passes this length, and each window is chunked in time linear in this bound.
+ */
+export const MAX_TAIL_CHARS = 256 * 1024;
 
 /**
  * The first chunk that reaches the window's last word: it, and any after it, may change once

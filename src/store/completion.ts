@@ -179,25 +179,30 @@ export type StreamedVersion = Omit<CompletedVersion, 'extracted' | 'chunks' | 'c
 
 /**
  * completeVersion for a document whose text and chunks arrive window by window (see
- * chunkTextStream), so the worker never holds the whole text. One transaction: the version row
- * is locked first (a second delivery waits at its claim, then finds it completed), chunks are
- * inserted as windows bring them and the text goes to a temporary table on this connection;
- * the last of it travels with the completing UPDATE, which joins the parts in Postgres.
- * `describe` gives the version's columns once the chunks are counted. Returns the chunk count,
- * or undefined, writing nothing, when the version was completed or failed meanwhile. A window
- * that throws (bad bytes, a limit) rolls everything back.
+ * chunkTextStream), so the worker never holds the whole text. One transaction: the document and
+ * version rows are locked first (a second delivery waits at its claim, then finds the version
+ * completed; a DELETE of the document waits too, where taking the document's row only at the
+ * end could deadlock with it), then `openWindows` is called (its source may take a connection
+ * of its own: taken after this one, so jobs waiting for a second connection hold one each at
+ * most), chunks are inserted as windows bring them and the text goes to a temporary table on this
+ * connection; the last of it travels with the completing UPDATE, which joins the parts in
+ * Postgres. `describe` gives the version's columns once the chunks are counted. Returns the
+ * chunk count, or undefined, writing nothing, when the version was completed, failed or deleted
+ * meanwhile. A window that throws (bad bytes, a limit) rolls everything back.
  */
 export async function completeStreamedVersion(
   pool: Pool,
   ref: VersionRef,
   chunking: ChunkingSettings,
-  windows: AsyncIterable<TextWindow>,
+  openWindows: () => AsyncIterable<TextWindow>,
   describe: (chunkCount: number) => StreamedVersion,
 ): Promise<number | undefined> {
   return inTransaction(pool, async (client) => {
     const { rows } = await client.query<{ tenantId: string }>(
-      `SELECT tenant_id AS "tenantId" FROM document_versions
-       WHERE document_id = $1 AND version = $2 AND status NOT IN ('completed', 'failed') FOR UPDATE`,
+      `SELECT v.tenant_id AS "tenantId"
+       FROM documents d JOIN document_versions v ON v.document_id = d.id
+       WHERE d.id = $1 AND v.version = $2 AND v.status NOT IN ('completed', 'failed')
+       FOR NO KEY UPDATE OF d FOR UPDATE OF v`,
       [ref.documentId, ref.version],
     );
     const tenantId = rows[0]?.tenantId;
@@ -215,7 +220,7 @@ export async function completeStreamedVersion(
     let chunkChars = 0;
     let chunkCount = 0;
     const hash = settingsHash(chunking);
-    for await (const window of windows) {
+    for await (const window of openWindows()) {
       text.push(window.text);
       textChars += window.text.length;
       if (textChars >= CHUNK_BATCH_CHARS) {

@@ -141,6 +141,19 @@ async function* copiedField(stream: AsyncIterable<Buffer>, bytes: number): Async
   if (preamble.length < COPY_PREAMBLE_BYTES || remaining > 0) throw changed();
 }
 
+/** The first `bytes` bytes of a version's raw content; a compressed value is decompressed only that far. */
+export async function readRawContentStart(pool: Pool, ref: VersionRef, bytes: number): Promise<Buffer> {
+  const { rows } = await pool.query<{ start: Buffer }>({
+    name: 'read-raw-content-start',
+    text: `SELECT substring(raw_content FROM 1 FOR $3) AS start
+           FROM document_versions WHERE document_id = $1 AND version = $2`,
+    values: [ref.documentId, ref.version, bytes],
+  });
+  const start = rows[0]?.start;
+  if (start === undefined) throw new Error('the raw content went while it was read');
+  return start;
+}
+
 /** A version's raw content of `bytes` bytes, read as a stream into one buffer. */
 export async function readRawContent(pool: Pool, ref: VersionRef, bytes: number): Promise<Buffer> {
   const content = Buffer.allocUnsafe(bytes);

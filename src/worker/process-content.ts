@@ -3,6 +3,7 @@ import { isExternalBody } from '../fetch/external-body.js';
 import { fetchDocument } from '../fetch/fetch-document.js';
 import type { ChunkingSettings } from '../pipeline/chunk/settings.js';
 import { charsetOf, detectContentType } from '../pipeline/detect.js';
+import { InvalidUtf8Error, type StreamDecoding } from '../pipeline/extract/decode.js';
 import { defaultExtractLimits } from '../pipeline/extract/types.js';
 import { INLINE_MAX_BYTES } from '../pipeline/pipeline-pool.js';
 import { chunkTextStream } from '../pipeline/stream-text.js';
@@ -10,6 +11,8 @@ import { completeStreamedVersion, completeVersion } from '../store/completion.js
 import {
   type ClaimedVersion,
   rawContentStream,
+  readRawContent,
+  readRawContentStart,
   storeFetchedContent,
   type VersionRef,
 } from '../store/versions.js';
@@ -31,9 +34,8 @@ interface WholeContent {
   filename: string | null;
 }
 
-/** Large plain text: pieces still to read from Postgres, `size` bytes in all. */
+/** Large plain text, still in Postgres: `size` bytes, read a piece at a time. */
 interface StreamedContent {
-  pieces: AsyncIterable<Buffer>;
   size: number;
   contentType: string;
   filename: string | null;
@@ -69,9 +71,9 @@ export async function processContent(
   context: CompletionContext,
 ): Promise<Processed | undefined> {
   const content = await contentOf(deps, ref, claimed);
-  return 'pieces' in content
-    ? processStreamed(deps, ref, content, chunking, context)
-    : processWhole(deps, ref, content, chunking, context);
+  return 'bytes' in content
+    ? processWhole(deps, ref, content, chunking, context)
+    : processStreamed(deps, ref, content, chunking, context);
 }
 
 /**
@@ -90,27 +92,16 @@ async function contentOf(
       ? fetchByReference(deps, ref, claimed.rawContent.toString('utf8'))
       : { bytes: claimed.rawContent, contentType, filename };
   }
-  const pieces = regroup(rawContentStream(deps.pool, ref, claimed.bytes), STREAM_PIECE_BYTES);
-  const first = await pieces.next();
-  if (first.done) throw new Error('the raw content went while it was read');
   // Signatures and the text test read the start of a file only (see detectContentType).
-  const type = await detectContentType(
-    first.value.subarray(0, INLINE_MAX_BYTES),
-    contentType,
-    filename ?? undefined,
-    defaultExtractLimits,
-  ).catch(() => undefined); // the whole-bytes path reports it, as for any other document
-  if (type === 'text/plain') {
-    async function* all() {
-      yield first.value as Buffer;
-      yield* pieces;
-    }
-    return { pieces: all(), size: claimed.bytes, contentType, filename };
+  const start = await readRawContentStart(deps.pool, ref, INLINE_MAX_BYTES);
+  const type = await detectContentType(start, contentType, filename ?? undefined, defaultExtractLimits).catch(
+    () => undefined, // the whole-bytes path reports it, as for any other document
+  );
+  // Text opening with a bracket may be JSON, which only a parse of the whole can tell.
+  if (type === 'text/plain' && !/^\s*[[{]/.test(start.toString('latin1', 0, 1024))) {
+    return { size: claimed.bytes, contentType, filename };
   }
-  const bytes = Buffer.allocUnsafe(claimed.bytes);
-  let offset = first.value.copy(bytes);
-  for await (const piece of pieces) offset += piece.copy(bytes, offset);
-  return { bytes, contentType, filename };
+  return { bytes: await readRawContent(deps.pool, ref, claimed.bytes), contentType, filename };
 }
 
 /** `source`'s bytes in pieces of at least `size` (but the last), whatever sizes the socket gave. */
@@ -190,7 +181,8 @@ async function processWhole(
 /**
  * Large plain text, piece by piece: each piece is decoded and chunked (a window goes through the
  * pipeline pool like a re-chunk's text, so it runs inline or on a thread by the pool's rule) and
- * written as it comes, in one transaction; see chunkTextStream and completeStreamedVersion.
+ * written as it comes, in one transaction; see chunkTextStream and completeStreamedVersion. Text
+ * that proves not to be UTF-8 after its first piece is read again under the other rules.
  */
 async function processStreamed(
   deps: ProcessorDeps,
@@ -199,42 +191,66 @@ async function processStreamed(
   chunking: ChunkingSettings,
   context: CompletionContext,
 ): Promise<Processed | undefined> {
-  const timings = { extractMs: 0, chunkMs: 0, storeMs: 0 };
-  const startedAt = performance.now();
-  const windows = chunkTextStream(content.pieces, {
-    hints: { charset: charsetOf(content.contentType) },
-    limits: defaultExtractLimits,
-    chunkWindow: async (text) => {
-      const { chunks } = await deps.pipeline.run({
-        bytes: new Uint8Array(0),
-        declaredType: 'text/plain',
-        filename: null,
-        chunking,
+  const streamOnce = async (decoding: StreamDecoding): Promise<Processed | undefined> => {
+    const timings = { extractMs: 0, chunkMs: 0, storeMs: 0 };
+    const startedAt = performance.now();
+    async function* windows() {
+      const pieces = regroup(rawContentStream(deps.pool, ref, content.size), STREAM_PIECE_BYTES);
+      for await (const window of chunkTextStream(pieces, {
+        hints: { charset: charsetOf(content.contentType) },
+        decoding,
         limits: defaultExtractLimits,
-        extracted: { text, headings: [], pages: [] },
-      });
-      return chunks;
-    },
-  });
-  async function* timed() {
-    for await (const window of windows) {
-      timings.extractMs += window.timings.extractMs;
-      timings.chunkMs += window.timings.chunkMs;
-      yield window;
+        chunkWindow: async (text) => {
+          const { chunks } = await deps.pipeline.run({
+            bytes: new Uint8Array(0),
+            declaredType: 'text/plain',
+            filename: null,
+            chunking,
+            limits: defaultExtractLimits,
+            extracted: { text, headings: [], pages: [] },
+          });
+          return chunks;
+        },
+      })) {
+        timings.extractMs += window.timings.extractMs;
+        timings.chunkMs += window.timings.chunkMs;
+        yield window;
+      }
     }
-  }
-  const chunkCount = await completeStreamedVersion(deps.pool, ref, chunking, timed(), () => ({
-    tenantId: context.tenantId,
-    marked: context.marked,
-    deliveries: context.deliveries,
-    processingMs: performance.now() - context.started,
-    detectedType: 'text/plain',
-    // The stages ran interleaved, piece by piece: both end now.
-    extractedAt: new Date(),
-    chunkedAt: new Date(),
-  }));
-  if (chunkCount === undefined) return undefined;
-  // Writing is what remains of the time once decoding and chunking are taken out.
-  timings.storeMs = Math.max(0, performance.now() - startedAt - timings.extractMs - timings.chunkMs);
-  return { detectedType: 'text/plain', bytes: content.size, chunkCount, timings };
+    const chunkCount = await completeStreamedVersion(deps.pool, ref, chunking, windows, () => ({
+      tenantId: context.tenantId,
+      marked: context.marked,
+      deliveries: context.deliveries,
+      processingMs: performance.now() - context.started,
+      detectedType: 'text/plain',
+      // The stages ran interleaved, piece by piece: both end now.
+      extractedAt: new Date(),
+      chunkedAt: new Date(),
+    }));
+    if (chunkCount === undefined) return undefined;
+    // Writing is what remains of the time once decoding and chunking are taken out.
+    timings.storeMs = Math.max(0, performance.now() - startedAt - timings.extractMs - timings.chunkMs);
+    return { detectedType: 'text/plain', bytes: content.size, chunkCount, timings };
+  };
+  return oneStreamAtATime(async () => {
+    try {
+      return await streamOnce({});
+    } catch (error) {
+      if (error instanceof InvalidUtf8Error) return streamOnce({ invalidUtf8: true });
+      throw error;
+    }
+  });
+}
+
+/**
+ * Streamed documents run one at a time in a process. Each holds two pooled connections (its
+ * transaction, and the COPY it reads from), and its garbage adds up with another's: one at a
+ * time, the pool cannot run dry of second connections, and memory stays where it was measured.
+ */
+let streaming: Promise<unknown> = Promise.resolve();
+
+function oneStreamAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const result = streaming.then(work);
+  streaming = result.catch(() => undefined);
+  return result;
 }

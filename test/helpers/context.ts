@@ -142,12 +142,12 @@ export async function waitForDocument(
  */
 export async function insertUnqueuedDocument(
   pool: Pool,
-  content: string,
+  content: string | Buffer,
   tenantId = 'default',
   contentType = 'text/plain',
 ): Promise<string> {
   const id = uuidv7();
-  const bytes = Buffer.from(content);
+  const bytes = typeof content === 'string' ? Buffer.from(content) : content;
   await insertDocuments(pool, [
     {
       id,

@@ -1,11 +1,13 @@
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { type Chunk, type ChunkingSettings, chunkText } from '../../src/pipeline/chunk/index.js';
-import { decodeText } from '../../src/pipeline/extract/decode.js';
+import { decodeText, InvalidUtf8Error, type StreamDecoding } from '../../src/pipeline/extract/decode.js';
 import { defaultExtractLimits } from '../../src/pipeline/extract/types.js';
-import { chunkTextStream, type TextWindow } from '../../src/pipeline/stream-text.js';
+import { chunkTextStream, MAX_TAIL_CHARS, type TextWindow } from '../../src/pipeline/stream-text.js';
 import { expectChunkInvariants } from './chunk/invariants.js';
 import { prose } from './chunk/prose.js';
+
+const words = { strategy: 'words', size: 100, overlap: 10 } as const;
 
 /** `bytes` cut into pieces of `size` (the last one shorter), as a stream from Postgres brings them. */
 async function* piecesOf(bytes: Uint8Array, size: number) {
@@ -32,6 +34,22 @@ async function streamed(bytes: Uint8Array, pieceSize: number, settings: Chunking
   };
 }
 
+/** The stream of `pieces` (given as they are), decoded: the document's text. */
+async function decodedPieces(pieces: readonly Uint8Array[], decoding?: StreamDecoding) {
+  async function* source() {
+    yield* pieces;
+  }
+  let text = '';
+  for await (const window of chunkTextStream(source(), {
+    limits: defaultExtractLimits,
+    ...(decoding ? { decoding } : {}),
+    chunkWindow: chunkWindowWith(words),
+  })) {
+    text += window.text;
+  }
+  return text;
+}
+
 async function streamError(bytes: Uint8Array, pieceSize: number, limits = defaultExtractLimits) {
   try {
     for await (const _ of chunkTextStream(piecesOf(bytes, pieceSize), {
@@ -43,8 +61,6 @@ async function streamError(bytes: Uint8Array, pieceSize: number, limits = defaul
   }
   return undefined;
 }
-
-const words = { strategy: 'words', size: 100, overlap: 10 } as const;
 
 describe('chunkTextStream', () => {
   // Multi-byte characters, CRLF line endings and NULs, so pieces cut characters and \r\n pairs.
@@ -80,6 +96,40 @@ describe('chunkTextStream', () => {
     const result = await streamed(cp1252, 5_000, words, 'windows-1252');
     expect(result.text).toBe(decodeText(cp1252, { charset: 'windows-1252' }).text);
     expect(result.text).toBe(latin);
+  });
+
+  it("reads text that is UTF-8 only at its start again under decodeText's other rules", async () => {
+    // ASCII first, windows-1252 later: the first piece alone looks like UTF-8.
+    const legacy = iconv.encode(`${'plain ascii words '.repeat(5_000)}Café “quoted” naïve`, 'windows-1252');
+    const pieces = [legacy.subarray(0, 60_000), legacy.subarray(60_000)];
+    await expect(decodedPieces(pieces)).rejects.toBeInstanceOf(InvalidUtf8Error);
+    expect(await decodedPieces(pieces, { invalidUtf8: true })).toBe(decodeText(legacy).text);
+    expect(decodeText(legacy).text).toMatch(/Café “quoted” naïve$/);
+  });
+
+  it('joins a line break split across pieces around a NUL as decodeText does', async () => {
+    const pieces = [Buffer.from('one\r\u0000'), Buffer.from('\ntwo')];
+    expect(await decodedPieces(pieces)).toBe(decodeText(Buffer.concat(pieces)).text);
+    expect(await decodedPieces(pieces)).toBe('one\ntwo');
+  });
+
+  it('cuts a run without whitespace instead of carrying it from window to window', async () => {
+    const run = Buffer.alloc(2 * MAX_TAIL_CHARS + 5, 'x');
+    const windowLengths: number[] = [];
+    const chunks: Chunk[] = [];
+    for await (const window of chunkTextStream(piecesOf(run, 48 * 1024), {
+      limits: defaultExtractLimits,
+      chunkWindow: async (text) => {
+        windowLengths.push(text.length);
+        return chunkWindowWith(words)(text);
+      },
+    })) {
+      chunks.push(...window.chunks);
+    }
+    // Carried whole, the last window would be the whole run: quadratic work.
+    expect(Math.max(...windowLengths)).toBeLessThanOrEqual(MAX_TAIL_CHARS + 48 * 1024);
+    expect(chunks.map((chunk) => chunk.text).join('')).toBe(run.toString());
+    expect(chunks.length).toBeGreaterThan(1);
   });
 
   it('fails as the whole-text path does: binary, empty, too long, too many chunks', async () => {

@@ -68,6 +68,18 @@ async function chunkRows(id: string) {
 }
 
 const insertUnqueued = (content: string) => insertUnqueuedDocument(pool, content);
+/** Every pooled connection back in the pool, and no COPY of raw content left running. */
+async function expectNoConnectionLeft() {
+  expect(pool.totalCount - pool.idleCount).toBe(0);
+  const copies = await pool.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE 'COPY (SELECT raw_content%' AND state <> 'idle'`,
+  );
+  expect(copies.rows[0].n).toBe(0);
+}
+
+/** A version of `bytes` as they are (not UTF-8 text), queued without a job. */
+const insertUnqueuedBytes = (bytes: Buffer, contentType: string) =>
+  insertUnqueuedDocument(pool, bytes, 'default', contentType);
 
 const deps = () => ({ pool, pipeline, metrics: new Metrics(), logger: silentLogger });
 const firstAttempt = { number: 1, isLast: false };
@@ -412,6 +424,36 @@ describe('what a claim records', () => {
       [id],
     );
     expect(rows[0]).toEqual({ status: 'failed', error_code: 'unsupported_type', no_text: true, chunks: 0 });
+    await expectNoConnectionLeft();
+  });
+
+  it('reads large text again when it is not UTF-8 after its first piece, and large JSON whole', async () => {
+    // ASCII for over a megabyte, then windows-1252 in the middle: valid UTF-8 at first only, so
+    // the first pass stops halfway through its stream.
+    const ascii = Buffer.from('plain ascii words '.repeat(CLAIM_CONTENT_MAX_BYTES / 18 + 1000));
+    const legacy = Buffer.concat([
+      ascii,
+      Buffer.from([0x43, 0x61, 0x66, 0xe9, 0x20, 0x93, 0x71, 0x94]), // Café “q” in windows-1252
+      ascii,
+    ]);
+    const legacyId = await insertUnqueuedBytes(legacy, 'text/plain');
+    // JSON over a claim's worth, declared as bytes: only its whole says JSON.
+    const json = JSON.stringify(Array.from({ length: 30_000 }, (_, n) => ({ n, text: `item number ${n}` })));
+    const jsonId = await insertUnqueuedBytes(Buffer.from(json), 'application/octet-stream');
+    for (const id of [legacyId, jsonId]) {
+      expect(
+        await processVersion(deps(), { documentId: id, version: 1, tenantId: 'default' }, firstAttempt),
+      ).toBe('completed');
+    }
+    const { rows } = await pool.query(
+      `SELECT document_id, detected_type, substr(extracted_text, $2, 8) AS ending
+       FROM document_versions WHERE document_id = ANY($1::uuid[])`,
+      [[legacyId, jsonId], ascii.length + 1],
+    );
+    const byId = new Map(rows.map((row) => [row.document_id, row]));
+    expect(byId.get(legacyId)).toMatchObject({ detected_type: 'text/plain', ending: 'Café “q”' });
+    expect(byId.get(jsonId)).toMatchObject({ detected_type: 'application/json' });
+    await expectNoConnectionLeft();
   });
 
   it("records an unmarked version's start, and its job's deliveries as attempts, when it completes", async () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { analyse } from 'chardet';
 import iconv from 'iconv-lite';
 import { DocumentError } from '../../errors.js';
@@ -101,12 +102,31 @@ function chooseEncoding(
   return { encoding: guessLegacyEncoding(bytes), bomLength: 0 };
 }
 
+/** How a TextStreamDecoder chooses; the first pass over a document has nothing to say. */
+export interface StreamDecoding {
+  /** The bytes are known not to be valid UTF-8 as a whole (an earlier pass found out). */
+  invalidUtf8?: boolean;
+}
+
+/**
+ * Thrown by a TextStreamDecoder that chose UTF-8 because its first piece was valid UTF-8, when
+ * a later piece is not: decodeText would have chosen by its other rules, so the caller reads the
+ * text again from the start with `invalidUtf8` set (a legacy encoding whose first piece was
+ * ASCII, say).
+ */
+export class InvalidUtf8Error extends Error {
+  constructor() {
+    super('the text is not valid UTF-8 after its first piece');
+    this.name = 'InvalidUtf8Error';
+  }
+}
+
 /**
  * decodeText for text that arrives in pieces (a large document read from Postgres as a stream),
- * so no more than a piece of it is held at a time. The same rules, with one difference: the
- * encoding is chosen from the first piece alone, so text that is valid UTF-8 there and damaged
- * later keeps U+FFFD for the damaged bytes instead of being read as a legacy encoding. A piece
- * may end inside a character or between \r and \n: the decoder carries it over.
+ * so no more than a piece of it is held at a time, under the same rules. Valid UTF-8 is decided
+ * on the whole text: a first pass assumes it when the first piece is, and a later invalid piece
+ * throws InvalidUtf8Error for a second pass. A piece may end inside a character or between \r
+ * and \n: the decoder carries it over.
  */
 export class TextStreamDecoder {
   readonly encoding: string;
@@ -117,14 +137,11 @@ export class TextStreamDecoder {
   private suspicious = 0;
   private length = 0;
 
-  constructor(first: Uint8Array, hints: ExtractHints = {}) {
+  constructor(first: Uint8Array, hints: ExtractHints = {}, decoding: StreamDecoding = {}) {
+    let assumedValid = false;
     const { encoding, bomLength } = chooseEncoding(first, hints.charset, (bytes) => {
-      try {
-        new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: true });
-        return true;
-      } catch {
-        return false;
-      }
+      assumedValid = !decoding.invalidUtf8 && isUtf8(bytes.subarray(0, wholeUtf8Length(bytes)));
+      return assumedValid;
     });
     this.encoding = encoding;
     this.bomToSkip = bomLength;
@@ -138,7 +155,9 @@ export class TextStreamDecoder {
         const input = cut.length === 0 ? bytes : Buffer.concat([cut, bytes]);
         const end = last ? input.length : wholeUtf8Length(input);
         cut = input.slice(end);
-        return decoder.decode(input.subarray(0, end));
+        const whole = input.subarray(0, end);
+        if (assumedValid && !isUtf8(whole)) throw new InvalidUtf8Error();
+        return decoder.decode(whole);
       };
     } else if (encoding === 'utf-16le' || encoding === 'utf-16be') {
       const decoder = new TextDecoder(encoding, { ignoreBOM: true });
@@ -159,6 +178,8 @@ export class TextStreamDecoder {
     const skip = Math.min(this.bomToSkip, bytes.length);
     this.bomToSkip -= skip;
     let raw = this.decode(bytes.subarray(skip), last);
+    // NULs first, as normalise does: "\r\0" then "\n" is one line break.
+    if (raw.includes('\u0000')) raw = raw.replaceAll('\u0000', '');
     if (this.heldCarriageReturn) raw = `\r${raw}`;
     this.heldCarriageReturn = !last && raw.endsWith('\r');
     const text = normalise(this.heldCarriageReturn ? raw.slice(0, -1) : raw);
