@@ -68,6 +68,16 @@ async function chunkRows(id: string) {
 }
 
 const insertUnqueued = (content: string) => insertUnqueuedDocument(pool, content);
+/** A chunk at `index` of version 1 that no completion wrote. */
+async function insertStrayChunk(documentId: string, index: number) {
+  await pool.query(
+    `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
+                         end_offset, word_count, token_count)
+     VALUES ($1, 1, 'default', 'x', $2, 'stray', 0, 5, 1, 1)`,
+    [documentId, index],
+  );
+}
+
 /** Every pooled connection back in the pool, and no COPY of raw content left running. */
 async function expectNoConnectionLeft() {
   expect(pool.totalCount - pool.idleCount).toBe(0);
@@ -366,12 +376,7 @@ describe('what a claim records', () => {
     const id = await insertUnqueued(content);
     const ref = { documentId: id, version: 1, tenantId: 'default' };
     // A stray chunk past the end (as after a status reset by hand) must not survive.
-    await pool.query(
-      `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
-                           end_offset, word_count, token_count)
-       VALUES ($1, 1, 'default', 'x', 90000, 'stray', 0, 5, 1, 1)`,
-      [id],
-    );
+    await insertStrayChunk(id, 90_000);
     expect(await processVersion(deps(), ref, firstAttempt)).toBe('completed');
     const expected = decodeText(Buffer.from(content)).text;
     const { rows } = await pool.query(
@@ -490,12 +495,7 @@ describe('what a claim records', () => {
 
     // As if a crash had lost the completion, with a stray chunk past the end: run again.
     await pool.query(`UPDATE document_versions SET status = 'queued' WHERE document_id = $1`, [id]);
-    await pool.query(
-      `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
-                           end_offset, word_count, token_count)
-       VALUES ($1, 1, 'default', 'x', 5000, 'stray', 0, 5, 1, 1)`,
-      [id],
-    );
+    await insertStrayChunk(id, 5000);
     expect(await processVersion(deps(), ref, firstAttempt)).toBe('completed');
     expect(await summary()).toEqual(expected);
     expect(await processVersion(deps(), ref, firstAttempt)).toBe('skipped');
