@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import { DocumentError } from '../errors.js';
 import type { Chunk } from './chunk/settings.js';
-import { type StreamDecoding, TextStreamDecoder } from './extract/decode.js';
+import { InvalidUtf8Error, type StreamDecoding, TextStreamDecoder } from './extract/decode.js';
 import { emptyDocument, textTooLong } from './extract/failures.js';
 import type { ExtractHints, ExtractLimits } from './extract/types.js';
-import { MAX_CHUNKS_PER_DOCUMENT } from './process.js';
+import { asDocumentError, MAX_CHUNKS_PER_DOCUMENT } from './process.js';
 
 /** What one piece of a streamed document adds: its text, and the chunks now complete. */
 export interface TextWindow {
@@ -57,7 +57,7 @@ export async function* chunkTextStream(
       const last = next.done === true;
       const decodeStarted = performance.now();
       decoder ??= new TextStreamDecoder(current.value, options.hints, options.decoding);
-      const text = decoder.write(current.value, last);
+      const text = decode(decoder, current.value, last);
       const chunkStarted = performance.now();
       textLength += text.length;
       if (textLength > limits.maxTextChars) throw textTooLong(limits.maxTextChars);
@@ -93,6 +93,15 @@ export async function* chunkTextStream(
     await iterator.return?.();
   }
   if (!hasWords) throw emptyDocument();
+}
+
+/** decoder.write, failing as the pipeline does (see asDocumentError) but for a second pass's signal. */
+function decode(decoder: TextStreamDecoder, bytes: Uint8Array, last: boolean): string {
+  try {
+    return decoder.write(bytes, last);
+  } catch (error) {
+    throw error instanceof InvalidUtf8Error ? error : asDocumentError(error);
+  }
 }
 
 /**
