@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installTools } from '../../src/stack/binaries.js';
 import { exited, stopChild } from '../../src/stack/child-process.js';
+import { type NodeRole, nodeFlags } from '../../src/stack/node-process.js';
 import { eventually } from '../helpers/context.js';
 import { isAlive } from '../helpers/processes.js';
 import { cli } from './cluster-harness.js';
@@ -99,6 +100,16 @@ describe('ingestd cluster', () => {
     const url = up.url as string;
     const nodes = lines.filter((line) => line.msg.includes('metrics on port'));
     expect(nodes.map((line) => line.node).sort()).toEqual(['api-1', 'api-2', 'monitor', 'processor-1']);
+    // Each node runs with the Node flags of its role (the worker heap limit; none for the API).
+    for (const node of nodes) {
+      const argv = readFileSync(`/proc/${node.pid}/cmdline`, 'utf8').split('\0');
+      const role = (node.node as string).replace(/-\d+$/, '') as NodeRole;
+      const nodeArgs = argv.slice(
+        1,
+        argv.findIndex((arg) => arg.endsWith('cli.js')),
+      );
+      expect(nodeArgs, node.node as string).toEqual(nodeFlags(role));
+    }
     const redisPort = find((line) => line.msg === 'redis started')?.port as number;
     const postgresPort = find((line) => line.msg === 'postgres started')?.port as number;
     // Auth is on, as shipped: the command prints a development key, as `ingestd up` does.
