@@ -1,13 +1,14 @@
 import { performance } from 'node:perf_hooks';
 import { isExternalBody } from '../fetch/external-body.js';
-import { fetchDocument } from '../fetch/fetch-document.js';
+import { type FetchOptions, fetchDocument } from '../fetch/fetch-document.js';
 import type { ChunkingSettings } from '../pipeline/chunk/settings.js';
 import { charsetOf, detectContentType } from '../pipeline/detect.js';
 import { InvalidUtf8Error, type StreamDecoding } from '../pipeline/extract/decode.js';
 import { defaultExtractLimits } from '../pipeline/extract/types.js';
-import { INLINE_MAX_BYTES } from '../pipeline/pipeline-pool.js';
+import { INLINE_MAX_BYTES, type PipelinePool } from '../pipeline/pipeline-pool.js';
 import { chunkTextStream } from '../pipeline/stream-text.js';
 import { completeStreamedVersion, completeVersion } from '../store/completion.js';
+import type { Pool } from '../store/pool.js';
 import {
   type ClaimedVersion,
   rawContentStream,
@@ -16,7 +17,6 @@ import {
   storeFetchedContent,
   type VersionRef,
 } from '../store/versions.js';
-import type { ProcessorDeps } from './processor.js';
 
 /**
  * Streamed text is decoded and chunked this many bytes at a time. A window (this piece's text
@@ -27,6 +27,15 @@ import type { ProcessorDeps } from './processor.js';
  * collection (256 KB and 1 MB pieces raised the worker's peak by tens of MB).
  */
 const STREAM_PIECE_BYTES = 48 * 1024;
+
+/** What processing a version's content needs (the processor's deps have more). */
+export interface ContentDeps {
+  pool: Pool;
+  /** Threads that run detect -> extract -> chunk off the event loop. */
+  pipeline: PipelinePool;
+  /** Policy and limits for documents sent by URL. Default: fetchDocument's (public addresses only). */
+  fetch?: FetchOptions;
+}
 
 interface WholeContent {
   bytes: Buffer;
@@ -64,7 +73,7 @@ export interface Processed {
  * store throws (DocumentError for bad input).
  */
 export async function processContent(
-  deps: ProcessorDeps,
+  deps: ContentDeps,
   ref: VersionRef,
   claimed: ClaimedVersion,
   chunking: ChunkingSettings,
@@ -82,7 +91,7 @@ export async function processContent(
  * their bytes at once.
  */
 async function contentOf(
-  deps: ProcessorDeps,
+  deps: ContentDeps,
   ref: VersionRef,
   claimed: ClaimedVersion,
 ): Promise<WholeContent | StreamedContent> {
@@ -121,7 +130,7 @@ async function* regroup(source: AsyncIterable<Buffer>, size: number): AsyncGener
 }
 
 /** Fetches a document sent by URL and stores its bytes in place of the URL. */
-async function fetchByReference(deps: ProcessorDeps, ref: VersionRef, url: string) {
+async function fetchByReference(deps: ContentDeps, ref: VersionRef, url: string) {
   const fetched = await fetchDocument(url, deps.fetch);
   const content = {
     bytes: fetched.bytes,
@@ -138,7 +147,7 @@ async function fetchByReference(deps: ProcessorDeps, ref: VersionRef, url: strin
 
 /** The pipeline on bytes in memory, then one completion. */
 async function processWhole(
-  deps: ProcessorDeps,
+  deps: ContentDeps,
   ref: VersionRef,
   content: WholeContent,
   chunking: ChunkingSettings,
@@ -185,7 +194,7 @@ async function processWhole(
  * that proves not to be UTF-8 after its first piece is read again under the other rules.
  */
 async function processStreamed(
-  deps: ProcessorDeps,
+  deps: ContentDeps,
   ref: VersionRef,
   content: StreamedContent,
   chunking: ChunkingSettings,

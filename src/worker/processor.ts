@@ -2,12 +2,11 @@ import { performance } from 'node:perf_hooks';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { coerceError, DocumentError, isDataRejectedError } from '../errors.js';
-import type { FetchOptions } from '../fetch/fetch-document.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import { type Chunk, chunkingSettings } from '../pipeline/chunk/settings.js';
 import { defaultExtractLimits } from '../pipeline/extract/types.js';
-import { INLINE_MAX_BYTES, type PipelinePool } from '../pipeline/pipeline-pool.js';
+import { INLINE_MAX_BYTES } from '../pipeline/pipeline-pool.js';
 import {
   PROCESS_VERSIONS_JOB,
   PROCESSING_QUEUE,
@@ -17,7 +16,6 @@ import {
   processVersionsPayload,
   RECHUNK_VERSION_JOB,
 } from '../queue/jobs.js';
-import type { Pool } from '../store/pool.js';
 import {
   abandonRechunk,
   claimVersion,
@@ -25,19 +23,14 @@ import {
   failVersion,
   findRechunkWork,
 } from '../store/versions.js';
-import { processContent } from './process-content.js';
+import { type ContentDeps, processContent } from './process-content.js';
 import type { SampleRecorder } from './processing-samples.js';
 
-export interface ProcessorDeps {
-  pool: Pool;
-  /** Threads that run detect -> extract -> chunk off the event loop. */
-  pipeline: PipelinePool;
+export interface ProcessorDeps extends ContentDeps {
   metrics: Metrics;
   logger: Logger;
   /** Where per-version processing samples go (the `metrics` table, in batches). */
   samples?: SampleRecorder;
-  /** Policy and limits for documents sent by URL. Default: fetchDocument's (public addresses only). */
-  fetch?: FetchOptions;
 }
 
 export type ProcessOutcome = 'completed' | 'skipped';
