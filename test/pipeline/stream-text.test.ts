@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { type Chunk, type ChunkingSettings, chunkText } from '../../src/pipeline/chunk/index.js';
@@ -105,6 +106,51 @@ describe('chunkTextStream', () => {
     await expect(decodedPieces(pieces)).rejects.toBeInstanceOf(InvalidUtf8Error);
     expect(await decodedPieces(pieces, { invalidUtf8: true })).toBe(decodeText(legacy).text);
     expect(decodeText(legacy).text).toMatch(/Café “quoted” naïve$/);
+  });
+
+  it('property: any text, cut into pieces anywhere, decodes and chunks as the whole does', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.string({ unit: 'grapheme', maxLength: 12 }),
+            fc.constantFrom(' ', '\r\n', '\n', '\r', '\u0000'),
+          ),
+          {
+            minLength: 1,
+            maxLength: 200,
+          },
+        ),
+        fc.array(fc.integer({ min: 1, max: 64 }), { minLength: 1, maxLength: 40 }),
+        async (parts, cuts) => {
+          const bytes = Buffer.from(parts.join(''));
+          const whole = decodeText(bytes).text;
+          fc.pre(whole.trim().length > 0 && !bytes.subarray(0, 3).equals(Buffer.from([0xef, 0xbb, 0xbf])));
+          const pieces: Uint8Array[] = [];
+          for (let at = 0, k = 0; at < bytes.length; k++) {
+            const size = cuts[k % cuts.length] as number;
+            pieces.push(bytes.subarray(at, at + size));
+            at += size;
+          }
+          async function* source() {
+            yield* pieces;
+          }
+          let text = '';
+          const chunks: Chunk[] = [];
+          const settings = { strategy: 'words', size: 5, overlap: 1 } as const;
+          for await (const window of chunkTextStream(source(), {
+            limits: defaultExtractLimits,
+            chunkWindow: chunkWindowWith(settings),
+          })) {
+            text += window.text;
+            chunks.push(...window.chunks);
+          }
+          expect(text).toBe(whole);
+          expect(chunks).toEqual(chunkText({ text: whole, headings: [], pages: [] }, settings));
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('joins a line break split across pieces around a NUL as decodeText does', async () => {
