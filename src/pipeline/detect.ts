@@ -234,6 +234,15 @@ function notWhatItClaims(type: SupportedContentType, how: string): DocumentError
 }
 
 /** No type was declared: HTML by its opening tags, JSON if it parses (or nests past any limit), else plain text. */
+/**
+ * Whether text opens like JSON: a bracket after any whitespace. Text that does is JSON only if
+ * all of it parses, so a sample of it cannot tell.
+ */
+export function opensLikeJson(text: string): boolean {
+  const start = text.trimStart();
+  return start.startsWith('{') || start.startsWith('[');
+}
+
 function sniffTextType(
   bytes: Uint8Array,
   limits: Pick<ExtractLimits, 'maxNestingDepth'>,
@@ -248,7 +257,7 @@ function sniffTextType(
   ) {
     return 'text/html';
   }
-  if (start.startsWith('{') || start.startsWith('[')) {
+  if (opensLikeJson(start)) {
     // Too deep to parse safely is still JSON, for the extractor to refuse with a clear message.
     if (jsonDepth(text) > limits.maxNestingDepth) return 'application/json';
     try {

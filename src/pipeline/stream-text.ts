@@ -1,8 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import { DocumentError } from '../errors.js';
 import type { Chunk } from './chunk/settings.js';
 import { InvalidUtf8Error, type StreamDecoding, TextStreamDecoder } from './extract/decode.js';
-import { emptyDocument, textTooLong } from './extract/failures.js';
+import { emptyDocument, textTooLong, tooLarge } from './extract/failures.js';
 import type { ExtractHints, ExtractLimits } from './extract/types.js';
 import { asDocumentError, MAX_CHUNKS_PER_DOCUMENT } from './process.js';
 
@@ -65,15 +64,15 @@ export async function* chunkTextStream(
       const window = tail + text;
       const chunks = await chunkWindow(window);
       let open = last ? chunks.length : firstOpenChunk(window, chunks);
+      let keepFrom = chunks[open]?.start ?? window.length;
       // A tail this long is a run without a seam (no whitespace for megabytes): carried on, it
       // would be chunked again with every piece, in quadratic time. It is cut here instead.
-      if (window.length - (chunks[open]?.start ?? window.length) > MAX_TAIL_CHARS) open = chunks.length;
+      if (window.length - keepFrom > MAX_TAIL_CHARS) {
+        open = chunks.length;
+        keepFrom = window.length;
+      }
       if (chunkCount + open > MAX_CHUNKS_PER_DOCUMENT) {
-        throw new DocumentError(
-          'too_large',
-          `the document makes more than ${MAX_CHUNKS_PER_DOCUMENT} chunks; use larger chunks`,
-          false,
-        );
+        throw tooLarge(`the document makes more than ${MAX_CHUNKS_PER_DOCUMENT} chunks; use larger chunks`);
       }
       const done = chunks.slice(0, open).map((chunk) => ({
         ...chunk,
@@ -81,7 +80,6 @@ export async function* chunkTextStream(
         start: chunk.start + tailStart,
         end: chunk.end + tailStart,
       }));
-      const keepFrom = chunks[open]?.start ?? window.length;
       tail = window.slice(keepFrom);
       tailStart += keepFrom;
       const timings = { extractMs: chunkStarted - decodeStarted, chunkMs: performance.now() - chunkStarted };

@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { isExternalBody } from '../fetch/external-body.js';
 import { type FetchOptions, fetchDocument } from '../fetch/fetch-document.js';
 import type { ChunkingSettings } from '../pipeline/chunk/settings.js';
-import { charsetOf, detectContentType } from '../pipeline/detect.js';
+import { charsetOf, detectContentType, opensLikeJson } from '../pipeline/detect.js';
 import { InvalidUtf8Error, type StreamDecoding } from '../pipeline/extract/decode.js';
 import { defaultExtractLimits } from '../pipeline/extract/types.js';
 import { INLINE_MAX_BYTES, type PipelinePool } from '../pipeline/pipeline-pool.js';
@@ -106,8 +106,7 @@ async function contentOf(
   const type = await detectContentType(start, contentType, filename ?? undefined, defaultExtractLimits).catch(
     () => undefined, // the whole-bytes path reports it, as for any other document
   );
-  // Text opening with a bracket may be JSON, which only a parse of the whole can tell.
-  if (type === 'text/plain' && !/^\s*[[{]/.test(start.toString('latin1', 0, 1024))) {
+  if (type === 'text/plain' && !opensLikeJson(start.toString('utf8', 0, 1024))) {
     return { size: claimed.bytes, contentType, filename };
   }
   return { bytes: await readRawContent(deps.pool, ref, claimed.bytes), contentType, filename };

@@ -177,12 +177,12 @@ export class TextStreamDecoder {
   write(bytes: Uint8Array, last: boolean): string {
     const skip = Math.min(this.bomToSkip, bytes.length);
     this.bomToSkip -= skip;
-    let raw = this.decode(bytes.subarray(skip), last);
-    // NULs first, as normalise does: "\r\0" then "\n" is one line break.
-    if (raw.includes('\u0000')) raw = raw.replaceAll('\u0000', '');
+    // normalise in its two steps, a \r at the end held back between them: NULs go first, so
+    // "\r\0" then "\n" is one line break, as in the whole text.
+    let raw = withoutNul(this.decode(bytes.subarray(skip), last));
     if (this.heldCarriageReturn) raw = `\r${raw}`;
     this.heldCarriageReturn = !last && raw.endsWith('\r');
-    const text = normalise(this.heldCarriageReturn ? raw.slice(0, -1) : raw);
+    const text = unixLineEnds(this.heldCarriageReturn ? raw.slice(0, -1) : raw);
     const first = this.length === 0;
     this.suspicious += suspiciousCharacters(text, this.encoding);
     this.length += text.length;
@@ -313,9 +313,17 @@ function chardetGuess(sample: Uint8Array): string {
   return 'windows-1252';
 }
 
+/** NULs removed (Postgres text cannot hold them), then line endings made \n. */
 function normalise(text: string): string {
-  const withoutNul = text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
-  return withoutNul.includes('\r') ? withoutNul.replace(/\r\n?/g, '\n') : withoutNul;
+  return unixLineEnds(withoutNul(text));
+}
+
+function withoutNul(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
+}
+
+function unixLineEnds(text: string): string {
+  return text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
 }
 
 /**
