@@ -105,11 +105,51 @@ export async function completeVersion(
   ref: VersionRef,
   result: CompletedVersion,
 ): Promise<boolean> {
-  let chunkChars = 0;
-  for (const chunk of result.chunks) chunkChars += chunk.text.length;
-  if (chunkChars > CHUNK_BATCH_CHARS) return completeInBatches(pool, ref, result);
+  if (chunkCharsOf(result) > CHUNK_BATCH_CHARS) {
+    return inTransaction(pool, (client) => completeInBatches(client, ref, result));
+  }
+  return completeInOneStatement(pool, ref, result);
+}
+
+/**
+ * completeVersion for several versions in one transaction (a group job's): one commit, so one WAL
+ * flush waited for, instead of one each. Measured on a private durable Postgres, 5,000 documents
+ * of 1,000 words each way, 8 at a time: Postgres 0.53-0.59 -> 0.39-0.46 ms/doc, 2,230-2,450 ->
+ * 3,000-3,800 completions a second. All or nothing: when it throws, nothing is stored and the
+ * caller can store the versions one by one, to learn which of them (if any) is at fault. Returns,
+ * in order, whether each version was completed by this call (false: completed meanwhile).
+ */
+export async function completeVersions(
+  pool: Pool,
+  versions: readonly { ref: VersionRef; result: CompletedVersion }[],
+): Promise<boolean[]> {
+  return inTransaction(pool, async (client) => {
+    const completed: boolean[] = [];
+    for (const { ref, result } of versions) {
+      completed.push(
+        chunkCharsOf(result) > CHUNK_BATCH_CHARS
+          ? await completeInBatches(client, ref, result)
+          : await completeInOneStatement(client, ref, result),
+      );
+    }
+    return completed;
+  });
+}
+
+function chunkCharsOf(result: CompletedVersion): number {
+  let chars = 0;
+  for (const chunk of result.chunks) chars += chunk.text.length;
+  return chars;
+}
+
+/** The usual completion: one statement, in the caller's transaction or its own. */
+async function completeInOneStatement(
+  db: Pool | PoolClient,
+  ref: VersionRef,
+  result: CompletedVersion,
+): Promise<boolean> {
   // The UPDATE takes the row lock first: a second delivery waits, then finds it completed.
-  const { rows } = await pool.query<{ completed: number }>({
+  const { rows } = await db.query<{ completed: number }>({
     name: 'complete-version',
     text: `WITH completed AS (
        ${completeVersionRow()}
@@ -129,21 +169,23 @@ export async function completeVersion(
   return (rows[0]?.completed ?? 0) > 0;
 }
 
-/** completeVersion for many chunks: the version row first (its lock), then chunks in batches. */
-async function completeInBatches(pool: Pool, ref: VersionRef, result: CompletedVersion): Promise<boolean> {
-  return inTransaction(pool, async (client) => {
-    const values = versionValues(ref, result, result.chunks.length);
-    const completed = await client.query<{ tenant_id: string }>(completeVersionRow(), values);
-    const tenantId = completed.rows[0]?.tenant_id;
-    if (tenantId === undefined) return false;
-    await insertChunks(client, { ...ref, tenantId }, settingsHash(result.chunking), result.chunks);
-    await client.query(`WITH ${settleCompletion('true', '$3')} SELECT 1`, [
-      ref.documentId,
-      ref.version,
-      result.chunks.length,
-    ]);
-    return true;
-  });
+/** Completion for many chunks, in the caller's transaction: the version row first (its lock), then chunks in batches. */
+async function completeInBatches(
+  client: PoolClient,
+  ref: VersionRef,
+  result: CompletedVersion,
+): Promise<boolean> {
+  const values = versionValues(ref, result, result.chunks.length);
+  const completed = await client.query<{ tenant_id: string }>(completeVersionRow(), values);
+  const tenantId = completed.rows[0]?.tenant_id;
+  if (tenantId === undefined) return false;
+  await insertChunks(client, { ...ref, tenantId }, settingsHash(result.chunking), result.chunks);
+  await client.query(`WITH ${settleCompletion('true', '$3')} SELECT 1`, [
+    ref.documentId,
+    ref.version,
+    result.chunks.length,
+  ]);
+  return true;
 }
 
 /** Writes chunks of a version whose row this transaction has locked, CHUNK_BATCH_CHARS at a time. */

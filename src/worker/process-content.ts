@@ -7,7 +7,7 @@ import { InvalidUtf8Error, type StreamDecoding } from '../pipeline/extract/decod
 import { defaultExtractLimits } from '../pipeline/extract/types.js';
 import { INLINE_MAX_BYTES, type PipelinePool } from '../pipeline/pipeline-pool.js';
 import { chunkTextStream } from '../pipeline/stream-text.js';
-import { completeStreamedVersion, completeVersion } from '../store/completion.js';
+import { type CompletedVersion, completeStreamedVersion } from '../store/completion.js';
 import type { Pool } from '../store/pool.js';
 import {
   type ClaimedVersion,
@@ -67,10 +67,27 @@ export interface Processed {
   timings: { extractMs: number; chunkMs: number; storeMs: number };
 }
 
+/** A version through the pipeline, its completion to be stored by the caller (see completeVersions). */
+export interface ReadyVersion {
+  completion: CompletedVersion;
+  detectedType: string;
+  bytes: number;
+  timings: { extractMs: number; chunkMs: number };
+}
+
 /**
- * Runs the pipeline on a claimed version and stores the result. Returns undefined, storing
- * nothing, when another delivery completed the version first. Throws what the pipeline or the
- * store throws (DocumentError for bad input).
+ * What processContent did: ran the pipeline on content in memory, leaving the completion to the
+ * caller (`ready`); or streamed large text through it and stored it as it went (`stored`); or
+ * found the version completed by another delivery meanwhile (`skipped`).
+ */
+export type ContentOutcome =
+  | { kind: 'ready'; version: ReadyVersion }
+  | { kind: 'stored'; processed: Processed }
+  | { kind: 'skipped' };
+
+/**
+ * Runs the pipeline on a claimed version. Throws what the pipeline or the store throws
+ * (DocumentError for bad input).
  */
 export async function processContent(
   deps: ContentDeps,
@@ -78,11 +95,12 @@ export async function processContent(
   claimed: ClaimedVersion,
   chunking: ChunkingSettings,
   context: CompletionContext,
-): Promise<Processed | undefined> {
+): Promise<ContentOutcome> {
   const content = await contentOf(deps, ref, claimed);
-  return 'bytes' in content
-    ? processWhole(deps, ref, content, chunking, context)
-    : processStreamed(deps, ref, content, chunking, context);
+  if ('bytes' in content)
+    return { kind: 'ready', version: await runPipeline(deps, content, chunking, context) };
+  const processed = await processStreamed(deps, ref, content, chunking, context);
+  return processed === undefined ? { kind: 'skipped' } : { kind: 'stored', processed };
 }
 
 /**
@@ -144,14 +162,13 @@ async function fetchByReference(deps: ContentDeps, ref: VersionRef, url: string)
   return content;
 }
 
-/** The pipeline on bytes in memory, then one completion. */
-async function processWhole(
+/** The pipeline on bytes in memory. */
+async function runPipeline(
   deps: ContentDeps,
-  ref: VersionRef,
   content: WholeContent,
   chunking: ChunkingSettings,
   context: CompletionContext,
-): Promise<Processed | undefined> {
+): Promise<ReadyVersion> {
   const bytes = content.bytes.length;
   // The bytes are not needed here again: moved, not copied, to the thread.
   const { detectedType, extracted, chunks, timings } = await deps.pipeline.run(
@@ -164,26 +181,19 @@ async function processWhole(
     },
     { moveBytes: true },
   );
-  const storeStarted = performance.now();
-  const stored = await completeVersion(deps.pool, ref, {
+  const completion: CompletedVersion = {
     tenantId: context.tenantId,
     marked: context.marked,
     deliveries: context.deliveries,
-    processingMs: storeStarted - context.started,
+    processingMs: performance.now() - context.started,
     detectedType,
     extracted,
     chunking,
     chunks,
     extractedAt: new Date(Date.now() - timings.chunkMs),
     chunkedAt: new Date(),
-  });
-  if (!stored) return undefined;
-  return {
-    detectedType,
-    bytes,
-    chunkCount: chunks.length,
-    timings: { ...timings, storeMs: performance.now() - storeStarted },
   };
+  return { completion, detectedType, bytes, timings };
 }
 
 /**

@@ -16,14 +16,22 @@ import {
   processVersionsPayload,
   RECHUNK_VERSION_JOB,
 } from '../queue/jobs.js';
+import { completeVersion, completeVersions } from '../store/completion.js';
 import {
   abandonRechunk,
   claimVersion,
   completeRechunk,
   failVersion,
   findRechunkWork,
+  type VersionRef,
 } from '../store/versions.js';
-import { type ContentDeps, processContent } from './process-content.js';
+import {
+  type ContentDeps,
+  type ContentOutcome,
+  type Processed,
+  processContent,
+  type ReadyVersion,
+} from './process-content.js';
 import type { SampleRecorder } from './processing-samples.js';
 
 export interface ProcessorDeps extends ContentDeps {
@@ -35,6 +43,48 @@ export interface ProcessorDeps extends ContentDeps {
 
 export type ProcessOutcome = 'completed' | 'skipped';
 
+/** Which delivery of its job this is. */
+interface Attempt {
+  number: number;
+  isLast: boolean;
+  /** Times the job was delivered, stalls included (BullMQ's attemptsStarted). Default: number. */
+  deliveries?: number;
+}
+
+/** One version on its way: what its log lines, its sample and its failure need. */
+interface VersionRun {
+  ref: VersionRef;
+  attempt: Attempt;
+  deliveries: number;
+  logger: Logger;
+  /** performance.now() when it began. */
+  started: number;
+  /** Whether its claim marked it processing; undefined until claimed. */
+  marked: boolean | undefined;
+  /** What the sample of its outcome records; filled in as the stages pass. */
+  sample: {
+    tenantId: string;
+    bytes: number;
+    queueMs: number;
+    extractMs: number;
+    chunkMs: number;
+    format: string | undefined;
+  };
+}
+
+function startRun(deps: ProcessorDeps, payload: ProcessVersionPayload, attempt: Attempt): VersionRun {
+  const ref = { documentId: payload.documentId, version: payload.version };
+  return {
+    ref,
+    attempt,
+    deliveries: Math.max(attempt.deliveries ?? attempt.number, 1),
+    logger: deps.logger.child({ ...ref, requestId: payload.requestId, attempt: attempt.number }),
+    started: performance.now(),
+    marked: undefined,
+    sample: { tenantId: '', bytes: 0, queueMs: 0, extractMs: 0, chunkMs: 0, format: undefined },
+  };
+}
+
 /**
  * Processes one version: claim it in Postgres, run the pipeline, store text and chunks in one
  * transaction. Bad input fails the version at once (no retry can help); anything else is thrown
@@ -43,118 +93,149 @@ export type ProcessOutcome = 'completed' | 'skipped';
 export async function processVersion(
   deps: ProcessorDeps,
   payload: ProcessVersionPayload,
-  attempt: {
-    number: number;
-    isLast: boolean;
-    /** Times the job was delivered, stalls included (BullMQ's attemptsStarted). Default: number. */
-    deliveries?: number;
-  },
+  attempt: Attempt,
 ): Promise<ProcessOutcome> {
-  const { pool, metrics } = deps;
-  const ref = { documentId: payload.documentId, version: payload.version };
-  const logger = deps.logger.child({ ...ref, requestId: payload.requestId, attempt: attempt.number });
-  const started = performance.now();
-  // What the sample of a final outcome records; filled in as the stages pass.
-  const sample = {
-    tenantId: '',
-    bytes: 0,
-    queueMs: 0,
-    extractMs: 0,
-    chunkMs: 0,
-    format: undefined as string | undefined,
-  };
-  const deliveries = Math.max(attempt.deliveries ?? attempt.number, 1);
-  let marked: boolean | undefined;
+  const run = startRun(deps, payload, attempt);
   try {
-    // Versions over the inline limit (64 KB) are marked processing: they take long enough to be seen.
-    const claimed = await claimVersion(pool, ref, INLINE_MAX_BYTES);
-    marked = claimed?.marked;
-    if (!claimed) {
-      logger.debug('version already completed or deleted; nothing to do');
-      return 'skipped';
-    }
-    const parsedChunking = chunkingSettings.safeParse(claimed.chunking);
-    if (!parsedChunking.success) {
-      throw new DocumentError(
-        'invalid_settings',
-        `stored chunking settings are invalid: ${parsedChunking.error.message}`,
-        false,
-      );
-    }
-    Object.assign(sample, { tenantId: claimed.tenantId, bytes: claimed.bytes, queueMs: claimed.queuedMs });
-    const processed = await processContent(deps, ref, claimed, parsedChunking.data, {
-      tenantId: claimed.tenantId,
-      marked: claimed.marked,
-      deliveries,
-      started,
-    });
-    if (!processed) {
-      logger.info('version was completed by another delivery; kept the first result');
-      return 'skipped';
-    }
-    const { timings } = processed;
-    sample.bytes = processed.bytes;
-    metrics.stageDuration.observe({ stage: 'extract' }, timings.extractMs / 1000);
-    metrics.stageDuration.observe({ stage: 'chunk' }, timings.chunkMs / 1000);
-    metrics.stageDuration.observe({ stage: 'store' }, timings.storeMs / 1000);
-    const processingMs = performance.now() - started;
-    metrics.stageDuration.observe({ stage: 'total' }, processingMs / 1000);
-    metrics.documentsCompleted.inc();
-    deps.samples?.record({
-      ...sample,
-      at: new Date(),
-      outcome: 'completed',
-      format: processed.detectedType,
-      extractMs: timings.extractMs,
-      chunkMs: timings.chunkMs,
-      storeMs: timings.storeMs,
-      chunks: processed.chunkCount,
-      processingMs,
-    });
-    logger.debug({ chunks: processed.chunkCount }, 'version completed');
-    return 'completed';
+    const outcome = await prepareVersion(deps, run);
+    if (outcome.kind === 'skipped') return 'skipped';
+    if (outcome.kind === 'stored') return recordCompleted(deps, run, outcome.processed);
+    return await storeAlone(deps, run, outcome.version);
   } catch (thrown) {
-    const rejected = isDataRejectedError(thrown);
-    const error = rejected
-      ? new DocumentError(
-          'invalid_content',
-          `the database refused the extracted content: ${coerceError(thrown).message}`,
-          false,
-          {
-            cause: thrown,
-          },
-        )
-      : coerceError(thrown);
-    const permanent = error instanceof DocumentError && !error.retryable;
-    if (permanent || attempt.isLast) {
-      const code = error instanceof DocumentError ? error.code : 'processing_failed';
-      await failVersion(pool, ref, {
-        code,
-        message: error.message,
-        stack: error.stack,
-        retryable: !permanent,
-        attempts: attempt.number,
-        // A claim that failed marked nothing either.
-        unmarkedAttempts: marked === true ? 0 : deliveries,
-        processingMs: performance.now() - started,
-      });
-      metrics.documentsFailed.inc({ code });
-      deps.samples?.record({
-        ...sample,
-        at: new Date(),
-        outcome: 'failed',
-        code,
-        storeMs: 0,
-        chunks: 0,
-        processingMs: performance.now() - started,
-      });
-      logger.warn({ err: error, code }, 'version failed');
-      if (permanent) throw new UnrecoverableError(`${code}: ${error.message}`);
-    } else {
-      logger.warn({ err: error }, 'version attempt failed; will retry');
-    }
-    throw error;
+    return failRun(deps, run, thrown);
   }
+}
+
+/**
+ * Claims a version and runs the pipeline on it. Large plain text is stored as it streams; other
+ * content comes back ready for its completion.
+ */
+async function prepareVersion(deps: ProcessorDeps, run: VersionRun): Promise<ContentOutcome> {
+  // Versions over the inline limit (64 KB) are marked processing: they take long enough to be seen.
+  const claimed = await claimVersion(deps.pool, run.ref, INLINE_MAX_BYTES);
+  run.marked = claimed?.marked;
+  if (!claimed) {
+    run.logger.debug('version already completed or deleted; nothing to do');
+    return { kind: 'skipped' };
+  }
+  const parsedChunking = chunkingSettings.safeParse(claimed.chunking);
+  if (!parsedChunking.success) {
+    throw new DocumentError(
+      'invalid_settings',
+      `stored chunking settings are invalid: ${parsedChunking.error.message}`,
+      false,
+    );
+  }
+  Object.assign(run.sample, { tenantId: claimed.tenantId, bytes: claimed.bytes, queueMs: claimed.queuedMs });
+  const outcome = await processContent(deps, run.ref, claimed, parsedChunking.data, {
+    tenantId: claimed.tenantId,
+    marked: claimed.marked,
+    deliveries: run.deliveries,
+    started: run.started,
+  });
+  if (outcome.kind === 'skipped') {
+    run.logger.info('version was completed by another delivery; kept the first result');
+  }
+  return outcome;
+}
+
+/** Stores a ready version in a transaction of its own. */
+async function storeAlone(
+  deps: ProcessorDeps,
+  run: VersionRun,
+  ready: ReadyVersion,
+): Promise<ProcessOutcome> {
+  const storeStarted = performance.now();
+  const completion = { ...ready.completion, processingMs: storeStarted - run.started };
+  if (!(await completeVersion(deps.pool, run.ref, completion))) return skippedAtStore(run);
+  return recordCompleted(deps, run, stored(ready, performance.now() - storeStarted));
+}
+
+function stored(ready: ReadyVersion, storeMs: number): Processed {
+  return {
+    detectedType: ready.detectedType,
+    bytes: ready.bytes,
+    chunkCount: ready.completion.chunks.length,
+    timings: { ...ready.timings, storeMs },
+  };
+}
+
+function skippedAtStore(run: VersionRun): ProcessOutcome {
+  run.logger.info('version was completed by another delivery; kept the first result');
+  return 'skipped';
+}
+
+/** Metrics, a sample and a log line for a version stored. */
+function recordCompleted(deps: ProcessorDeps, run: VersionRun, processed: Processed): ProcessOutcome {
+  const { metrics } = deps;
+  const { timings } = processed;
+  metrics.stageDuration.observe({ stage: 'extract' }, timings.extractMs / 1000);
+  metrics.stageDuration.observe({ stage: 'chunk' }, timings.chunkMs / 1000);
+  metrics.stageDuration.observe({ stage: 'store' }, timings.storeMs / 1000);
+  const processingMs = performance.now() - run.started;
+  metrics.stageDuration.observe({ stage: 'total' }, processingMs / 1000);
+  metrics.documentsCompleted.inc();
+  deps.samples?.record({
+    ...run.sample,
+    bytes: processed.bytes,
+    at: new Date(),
+    outcome: 'completed',
+    format: processed.detectedType,
+    extractMs: timings.extractMs,
+    chunkMs: timings.chunkMs,
+    storeMs: timings.storeMs,
+    chunks: processed.chunkCount,
+    processingMs,
+  });
+  run.logger.debug({ chunks: processed.chunkCount }, 'version completed');
+  return 'completed';
+}
+
+/**
+ * A version's attempt failed: bad input fails it for good (UnrecoverableError, so BullMQ does not
+ * retry); so does any error on its last attempt. Otherwise the error is thrown for a retry.
+ */
+async function failRun(deps: ProcessorDeps, run: VersionRun, thrown: unknown): Promise<never> {
+  const rejected = isDataRejectedError(thrown);
+  const error = rejected
+    ? new DocumentError(
+        'invalid_content',
+        `the database refused the extracted content: ${coerceError(thrown).message}`,
+        false,
+        {
+          cause: thrown,
+        },
+      )
+    : coerceError(thrown);
+  const permanent = error instanceof DocumentError && !error.retryable;
+  if (permanent || run.attempt.isLast) {
+    const code = error instanceof DocumentError ? error.code : 'processing_failed';
+    await failVersion(deps.pool, run.ref, {
+      code,
+      message: error.message,
+      stack: error.stack,
+      retryable: !permanent,
+      attempts: run.attempt.number,
+      // A claim that failed marked nothing either.
+      unmarkedAttempts: run.marked === true ? 0 : run.deliveries,
+      processingMs: performance.now() - run.started,
+    });
+    deps.metrics.documentsFailed.inc({ code });
+    deps.samples?.record({
+      ...run.sample,
+      at: new Date(),
+      outcome: 'failed',
+      code,
+      storeMs: 0,
+      chunks: 0,
+      processingMs: performance.now() - run.started,
+    });
+    run.logger.warn({ err: error, code }, 'version failed');
+    if (permanent) throw new UnrecoverableError(`${code}: ${error.message}`);
+  } else {
+    run.logger.warn({ err: error }, 'version attempt failed; will retry');
+  }
+  throw error;
 }
 
 /**
@@ -200,11 +281,20 @@ export async function rechunkVersion(
 }
 
 /**
- * Processes the versions of a group job one after another. A version that fails for good is
- * recorded as failed by processVersion, as in its own job; one that fails for a passing reason
- * is handed to a job of its own (with the usual retries and backoff) rather than retrying the
- * group. Only when that hand-off fails does the group job fail, to be retried whole: versions it
- * already completed are then skipped at their claim.
+ * Pipeline results a group job holds for one transaction, at most: a group's versions are small
+ * (up to 256 KB each) and usually far under it, but 16 large ones would otherwise all be held at
+ * once, by each of a worker's concurrent jobs. Characters of text and chunk text.
+ */
+const GROUP_STORE_MAX_CHARS = 1 << 20;
+
+/**
+ * Processes the versions of a group job one after another, and stores them together: one
+ * transaction (one commit) for the lot, or for each GROUP_STORE_MAX_CHARS of them. A version
+ * that fails for good is recorded as failed, as in its own job; one that fails for a passing
+ * reason is handed to a job of its own (with the usual retries and backoff) rather than retrying
+ * the group. When the shared transaction fails, its versions are stored one by one, so one bad
+ * version costs only itself. Only when the hand-off fails does the group job fail, to be retried
+ * whole: versions it already completed are then skipped at their claim.
  */
 export async function processVersions(
   deps: ProcessorDeps,
@@ -212,23 +302,102 @@ export async function processVersions(
   delivery: { attemptsMade: number; attemptsStarted: number },
   handOff: (versions: ProcessVersionPayload[]) => Promise<void>,
 ): Promise<ProcessOutcome> {
+  const attempt = { number: delivery.attemptsMade + 1, isLast: false, deliveries: delivery.attemptsStarted };
   const retry: ProcessVersionPayload[] = [];
   let completed = false;
-  for (const payload of versions) {
+  /** Counts an outcome; a version that failed for a passing reason is kept for the hand-off. */
+  const settle = async (payload: ProcessVersionPayload, outcome: Promise<ProcessOutcome>) => {
     try {
-      const outcome = await processVersion(deps, payload, {
-        number: delivery.attemptsMade + 1,
-        isLast: false,
-        deliveries: delivery.attemptsStarted,
-      });
-      completed ||= outcome === 'completed';
+      // Awaited first: `||=` would skip the await once something has completed.
+      const settled = await outcome;
+      completed ||= settled === 'completed';
     } catch (error) {
-      // processVersion has recorded a version that failed for good; it needs nothing more.
+      // failRun has recorded a version that failed for good; it needs nothing more.
       if (!(error instanceof UnrecoverableError)) retry.push(payload);
     }
+  };
+  let ready: ReadyInGroup[] = [];
+  let readyChars = 0;
+  const storeReady = async () => {
+    const group = ready;
+    ready = [];
+    readyChars = 0;
+    await storeTogether(deps, group, settle);
+  };
+  for (const payload of versions) {
+    const run = startRun(deps, payload, attempt);
+    let outcome: ContentOutcome;
+    try {
+      outcome = await prepareVersion(deps, run);
+    } catch (thrown) {
+      await settle(payload, failRun(deps, run, thrown));
+      continue;
+    }
+    if (outcome.kind === 'stored')
+      completed ||= recordCompleted(deps, run, outcome.processed) === 'completed';
+    if (outcome.kind !== 'ready') continue;
+    const chars = charsOf(outcome.version);
+    if (ready.length > 0 && readyChars + chars > GROUP_STORE_MAX_CHARS) await storeReady();
+    ready.push({ payload, run, version: outcome.version });
+    readyChars += chars;
   }
+  if (ready.length > 0) await storeReady();
   if (retry.length > 0) await handOff(retry);
   return completed ? 'completed' : 'skipped';
+}
+
+interface ReadyInGroup {
+  payload: ProcessVersionPayload;
+  run: VersionRun;
+  version: ReadyVersion;
+}
+
+function charsOf(ready: ReadyVersion): number {
+  let chars = ready.completion.extracted.text.length;
+  for (const chunk of ready.completion.chunks) chars += chunk.text.length;
+  return chars;
+}
+
+/**
+ * Stores ready versions in one transaction, then records each; when that transaction fails, each
+ * is stored alone, one after another, and fails alone, as in its own job. Each version's outcome
+ * goes to `settle`.
+ */
+async function storeTogether(
+  deps: ProcessorDeps,
+  group: readonly ReadyInGroup[],
+  settle: (payload: ProcessVersionPayload, outcome: Promise<ProcessOutcome>) => Promise<void>,
+): Promise<void> {
+  const storeStarted = performance.now();
+  let completed: boolean[];
+  try {
+    completed = await completeVersions(
+      deps.pool,
+      group.map(({ run, version }) => ({
+        ref: run.ref,
+        result: { ...version.completion, processingMs: storeStarted - run.started },
+      })),
+    );
+  } catch (error) {
+    deps.logger.warn(
+      { err: error, versions: group.length },
+      'storing a group of versions together failed; storing each alone',
+    );
+    for (const { payload, run, version } of group) {
+      await settle(
+        payload,
+        storeAlone(deps, run, version).catch((thrown: unknown) => failRun(deps, run, thrown)),
+      );
+    }
+    return;
+  }
+  const storeMs = performance.now() - storeStarted;
+  for (const [index, { payload, run, version }] of group.entries()) {
+    const outcome = completed[index]
+      ? recordCompleted(deps, run, stored(version, storeMs))
+      : skippedAtStore(run);
+    await settle(payload, Promise.resolve(outcome));
+  }
 }
 
 export interface ProcessorWorkerOptions extends ProcessorDeps {

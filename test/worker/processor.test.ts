@@ -235,6 +235,94 @@ describe('a group job', () => {
     expect((await chunkRows(ids[0] as string)).length).toBe(2);
   });
 
+  /** Each version's status, error code and completion time, in the order of `ids`. */
+  const outcomesOf = async (ids: string[]) => {
+    const { rows } = await pool.query(
+      `SELECT document_id AS id, status, error_code AS code, completed_at AS "completedAt", chunk_count AS chunks
+       FROM document_versions WHERE document_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => byId.get(id));
+  };
+  const noHandOff = async (versions: unknown[]) => {
+    throw new Error(`unexpected hand-off of ${versions.length}`);
+  };
+
+  it("stores a group's versions in one transaction: they share its start as their completion time", async () => {
+    const ids = [
+      await insertUnqueued(numberedWords(1000)),
+      await insertUnqueued(numberedWords(20)),
+      await insertUnqueued(numberedWords(600)),
+    ];
+    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+    expect(await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff)).toBe(
+      'completed',
+    );
+    const outcomes = await outcomesOf(ids);
+    expect(outcomes.map((o) => [o.status, o.chunks])).toEqual([
+      ['completed', 3],
+      ['completed', 1],
+      ['completed', 2],
+    ]);
+    // now() is the transaction's start: one transaction, one completed_at.
+    expect(new Set(outcomes.map((o) => o.completedAt.getTime())).size).toBe(1);
+    expect((await chunkRows(ids[0] as string)).map((c) => c.word_count)).toEqual([500, 500, 100]);
+  });
+
+  it('holds at most about a million characters of results for one transaction, storing the rest in another', async () => {
+    // ~340,000 characters of text each, ~720,000 with their chunks: two cannot share a transaction.
+    const ids = [
+      await insertUnqueued(numberedWords(100)),
+      await insertUnqueued(numberedWords(50_000)),
+      await insertUnqueued(numberedWords(50_000)),
+    ];
+    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+    await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff);
+    const outcomes = await outcomesOf(ids);
+    expect(outcomes.map((o) => o.status)).toEqual(['completed', 'completed', 'completed']);
+    const [small, first, second] = outcomes.map((o) => o.completedAt.getTime());
+    expect(small).toBe(first);
+    expect(second).not.toBe(first);
+  });
+
+  it('stores each version alone when their shared transaction fails: one the database refuses fails alone', async () => {
+    // A real refusal by Postgres (a data exception, SQLSTATE 22023) of one version's chunks.
+    await pool.query(`CREATE FUNCTION refuse_marked_chunk() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.text LIKE '%refuse-this-chunk%' THEN
+          RAISE EXCEPTION 'chunk refused' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await pool.query(
+      'CREATE TRIGGER refuse_marked_chunk BEFORE INSERT ON chunks FOR EACH ROW EXECUTE FUNCTION refuse_marked_chunk()',
+    );
+    try {
+      const ids = [
+        await insertUnqueued(numberedWords(30)),
+        await insertUnqueued(`${numberedWords(30)} refuse-this-chunk`),
+        await insertUnqueued(numberedWords(40)),
+      ];
+      const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+      expect(
+        await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff),
+      ).toBe('completed');
+      const outcomes = await outcomesOf(ids);
+      expect(outcomes.map((o) => [o.status, o.code])).toEqual([
+        ['completed', null],
+        ['failed', 'invalid_content'],
+        ['completed', null],
+      ]);
+      // Stored one by one: each in its own transaction.
+      expect(outcomes[0].completedAt.getTime()).not.toBe(outcomes[2].completedAt.getTime());
+      expect(await chunkRows(ids[1] as string)).toEqual([]);
+    } finally {
+      await pool.query('DROP TRIGGER refuse_marked_chunk ON chunks');
+      await pool.query('DROP FUNCTION refuse_marked_chunk()');
+    }
+  });
+
   it('hands a version that fails for a passing reason to a job of its own and completes the others', async () => {
     const ids = [
       await insertUnqueued(numberedWords(30)),
