@@ -38,17 +38,19 @@ export async function replaceVersionChunks(
   settingsHash: string,
 ): Promise<void> {
   // A re-chunk replaces a completed version's chunks.
-  await client.query('DELETE FROM chunks WHERE document_id = $1 AND version = $2', [
-    ref.documentId,
-    ref.version,
-  ]);
+  await client.query({
+    name: 'delete-version-chunks',
+    text: 'DELETE FROM chunks WHERE document_id = $1 AND version = $2',
+    values: [ref.documentId, ref.version],
+  });
   if (chunks.length === 0) return;
-  await client.query(
-    `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset, end_offset,
+  await client.query({
+    name: 'insert-version-chunks',
+    text: `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset, end_offset,
                          word_count, token_count, pages, heading_path)
      SELECT $1, $2, $3, $4, i, t, s, e, w, k, p::int[], h::jsonb FROM ${chunkRowsSql(5)}`,
-    [ref.documentId, ref.version, ref.tenantId, settingsHash, ...chunkArrays(chunks)],
-  );
+    values: [ref.documentId, ref.version, ref.tenantId, settingsHash, ...chunkArrays(chunks)],
+  });
 }
 
 /** One page of a version's chunks in index order, starting after `afterIndex`. */
