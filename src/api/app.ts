@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
@@ -18,6 +17,7 @@ import pipelinePlugin from './plugins/pipeline.js';
 import queuePlugin from './plugins/queue.js';
 import rateLimitPlugin from './plugins/rate-limit.js';
 import readinessPlugin from './plugins/readiness.js';
+import securityHeadersPlugin from './plugins/security-headers.js';
 import tenantQuotaPlugin from './plugins/tenant-quota.js';
 import { chunkPreviewRoutes } from './routes/chunk-preview.js';
 import { dlqRoutes } from './routes/dlq/index.js';
@@ -99,7 +99,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // staticCSP: the UI's own pages carry a CSP that allows its scripts; helmet's covers the rest.
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-  await app.register(helmet, { global: true });
+  await app.register(securityHeadersPlugin);
   // Closed unless origins are listed; never `*` with credentials.
   const origins = listOf(config.CORS_ORIGINS);
   if (origins) {
