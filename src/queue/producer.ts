@@ -79,20 +79,19 @@ export class DocumentQueue {
 
   /** Adds planned jobs (see planJobs) in one round trip; a job whose id exists is not added twice. */
   async enqueuePlanned(jobs: readonly PlannedJob[], options: { delayMs?: number } = {}): Promise<void> {
-    if (jobs.length === 0) return;
     const delay = options.delayMs ? { delay: options.delayMs } : {};
-    await withTimeout(
-      this.queue.addBulk(
-        jobs.map(({ jobId, versions }) =>
-          versions.length === 1
-            ? {
-                name: PROCESS_VERSION_JOB,
-                data: versions[0] as ProcessVersionPayload,
-                opts: { jobId, ...delay },
-              }
-            : { name: PROCESS_VERSIONS_JOB, data: { versions }, opts: { jobId, ...delay } },
-        ),
-      ),
+    const entries = jobs.map(({ jobId, versions }) =>
+      versions.length === 1
+        ? { name: PROCESS_VERSION_JOB, data: versions[0] as ProcessVersionPayload, opts: { jobId, ...delay } }
+        : { name: PROCESS_VERSIONS_JOB, data: { versions }, opts: { jobId, ...delay } },
+    );
+    const [only] = entries;
+    if (only === undefined) return;
+    // One job (a group commit's usual lot) goes without addBulk's pipeline: ioredis copies every
+    // Lua command BullMQ defines onto each new pipeline. Measured against a private Redis, 5,000
+    // jobs, 3 runs: 94-99 us of client CPU a call for addBulk of one, 33-37 for add.
+    await withTimeout<unknown>(
+      entries.length === 1 ? this.queue.add(only.name, only.data, only.opts) : this.queue.addBulk(entries),
     );
   }
 
