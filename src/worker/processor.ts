@@ -333,8 +333,11 @@ export async function processVersions(
       await settle(payload, failRun(deps, run, thrown));
       continue;
     }
-    if (outcome.kind === 'stored')
-      completed ||= recordCompleted(deps, run, outcome.processed) === 'completed';
+    if (outcome.kind === 'stored') {
+      // Recorded first: `||=` would skip the call once something has completed.
+      const recorded = recordCompleted(deps, run, outcome.processed);
+      completed ||= recorded === 'completed';
+    }
     if (outcome.kind !== 'ready') continue;
     const chars = charsOf(outcome.version);
     if (ready.length > 0 && readyChars + chars > GROUP_STORE_MAX_CHARS) await storeReady();
@@ -391,7 +394,9 @@ async function storeTogether(
     }
     return;
   }
-  const storeMs = performance.now() - storeStarted;
+  // Each version's share of the transaction: its store stage, as a version stored alone records
+  // its own statement. Its total time still runs to the commit, siblings' pipelines included.
+  const storeMs = (performance.now() - storeStarted) / group.length;
   for (const [index, { payload, run, version }] of group.entries()) {
     const outcome = completed[index]
       ? recordCompleted(deps, run, stored(version, storeMs))

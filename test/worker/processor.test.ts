@@ -323,6 +323,60 @@ describe('a group job', () => {
     }
   });
 
+  it('gives up waiting for a locked row after a second and stores each version alone', async () => {
+    const ids = [
+      await insertUnqueued(numberedWords(30)),
+      await insertUnqueued(numberedWords(40)),
+      await insertUnqueued(numberedWords(50)),
+    ];
+    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+    // Another transaction holds the second version's row for 2.5 s, then lets go.
+    const locker = await pool.connect();
+    await locker.query('BEGIN');
+    await locker.query('SELECT 1 FROM document_versions WHERE document_id = $1 FOR UPDATE', [ids[1]]);
+    const released = new Promise<void>((resolve) =>
+      setTimeout(async () => {
+        await locker.query('ROLLBACK');
+        locker.release();
+        resolve();
+      }, 2_500),
+    );
+    // While the row is still held, the first version must already be stored (alone).
+    const whileHeld = new Promise((resolve) =>
+      setTimeout(async () => resolve((await outcomesOf([ids[0] as string]))[0].status), 2_000),
+    );
+    try {
+      await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff);
+    } finally {
+      await released;
+    }
+    expect(await whileHeld).toBe('completed');
+    const outcomes = await outcomesOf(ids);
+    expect(outcomes.map((o) => o.status)).toEqual(['completed', 'completed', 'completed']);
+  });
+
+  it('records a version streamed inside a group like any other', async () => {
+    const line = 'streamed words in a group\n';
+    const large = line.repeat(Math.ceil((CLAIM_CONTENT_MAX_BYTES + 1000) / line.length));
+    // Two streamed versions: the second comes after something has completed.
+    const ids = [
+      await insertUnqueued(large),
+      await insertUnqueued(numberedWords(40)),
+      await insertUnqueued(`${large} the second`),
+    ];
+    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+    const metrics = new Metrics();
+    await processVersions(
+      { ...deps(), metrics },
+      versions,
+      { attemptsMade: 0, attemptsStarted: 1 },
+      noHandOff,
+    );
+    expect((await outcomesOf(ids)).map((o) => o.status)).toEqual(['completed', 'completed', 'completed']);
+    const completed = await metrics.documentsCompleted.get();
+    expect(completed.values[0]?.value).toBe(3);
+  });
+
   it('hands a version that fails for a passing reason to a job of its own and completes the others', async () => {
     const ids = [
       await insertUnqueued(numberedWords(30)),
