@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- copy`: chunk rows written through ingestd's own insert path
- * (replaceVersionChunks, a group job's versions to a transaction, as many at once as a worker runs) beside a
+ * `npm run bench -- copy`: chunk rows written through ingestd's own insert path (copyChunks,
+ * as a worker stores a group job's versions: one COPY of a group's chunks in its transaction, as
+ * many at once as a worker runs) beside a
  * plain COPY of the same rows into a scratch table shaped like `chunks` (LIKE chunks INCLUDING ALL:
  * same columns, primary key and defaults; no foreign key), in a private durable Postgres. Halves
  * run ingestd, COPY, COPY, ingestd, so drift in the machine's load weighs on both alike.
@@ -14,7 +15,7 @@ import { v7 as uuidv7 } from 'uuid';
 import { chunkText } from '../src/pipeline/chunk/index.js';
 import { type Chunk, type ChunkingSettings, settingsHash } from '../src/pipeline/chunk/settings.js';
 import { GROUP_JOB_MAX_VERSIONS } from '../src/queue/jobs.js';
-import { replaceVersionChunks } from '../src/store/chunks.js';
+import { copyChunks } from '../src/store/completion.js';
 import { insertDocuments, type NewDocument } from '../src/store/documents.js';
 import { migrate } from '../src/store/migrate.js';
 import { inTransaction } from '../src/store/pool.js';
@@ -140,7 +141,7 @@ interface Pass {
 }
 
 /**
- * Writes each document's chunks through replaceVersionChunks, GROUP_JOB_MAX_VERSIONS documents a
+ * Writes the documents' chunks through copyChunks, GROUP_JOB_MAX_VERSIONS documents a
  * transaction (as a worker stores a group job's versions), `concurrency` transactions at once.
  */
 async function writeThroughIngestd(
@@ -154,16 +155,17 @@ async function writeThroughIngestd(
     for (let first = next; first < documents.length; first = next) {
       next += GROUP_JOB_MAX_VERSIONS;
       const group = documents.slice(first, first + GROUP_JOB_MAX_VERSIONS);
-      await inTransaction(pool, async (client) => {
-        for (const document of group) {
-          await replaceVersionChunks(
-            client,
-            { documentId: document.id, version: 1, tenantId: TENANT },
-            document.chunks,
-            hash,
-          );
-        }
-      });
+      await inTransaction(pool, (client) =>
+        copyChunks(
+          client,
+          group.map((document) => ({
+            ref: { documentId: document.id, version: 1 },
+            tenantId: TENANT,
+            settingsHash: hash,
+            chunks: document.chunks,
+          })),
+        ),
+      );
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));
@@ -323,7 +325,7 @@ export function copyRows(result: CopyMeasurement): Row[] {
         `(words ${settings.chunkSize}/${settings.chunkOverlap}); halves: ingestd, COPY, COPY, ingestd`,
     },
     {
-      figure: `ingestd replaceVersionChunks, ${GROUP_JOB_MAX_VERSIONS} documents a transaction (${settings.concurrency} at once)`,
+      figure: `ingestd copyChunks, ${GROUP_JOB_MAX_VERSIONS} documents a transaction (${settings.concurrency} at once)`,
       measured: describeSide(result.ingestd),
     },
     { figure: 'plain COPY, one statement', measured: describeSide(result.copy) },

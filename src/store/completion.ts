@@ -1,3 +1,6 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import { type Chunk, type ChunkingSettings, settingsHash } from '../pipeline/chunk/settings.js';
 import type { ExtractedText } from '../pipeline/extract/types.js';
 import type { TextWindow } from '../pipeline/stream-text.js';
@@ -118,7 +121,10 @@ const GROUP_LOCK_TIMEOUT_MS = 1_000;
  * completeVersion for several versions in one transaction (a group job's): one commit, so one WAL
  * flush waited for, instead of one each. Measured on a private durable Postgres, 5,000 documents
  * of 1,000 words each way, 8 at a time: Postgres 0.53-0.59 -> 0.39-0.46 ms/doc, 2,230-2,450 ->
- * 3,000-3,800 completions a second. All or nothing: when it throws, nothing is stored and the
+ * 3,000-3,800 completions a second. Each version's row is completed by a statement of its own
+ * (which also clears any chunks it had), then all their chunks go by one COPY (copyChunks). A
+ * version with more than CHUNK_BATCH_CHARS of chunk text is written as completeVersion writes it.
+ * All or nothing: when it throws, nothing is stored and the
  * caller can store the versions one by one, to learn which of them (if any) is at fault. Returns,
  * in order, whether each version was completed by this call (false: completed meanwhile).
  */
@@ -131,15 +137,79 @@ export async function completeVersions(
     // rather than holding the rows of the versions before it for a whole statement timeout.
     await client.query(`SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`);
     const completed: boolean[] = [];
+    const copied: VersionChunks[] = [];
     for (const { ref, result } of versions) {
-      completed.push(
-        chunkCharsOf(result) > CHUNK_BATCH_CHARS
-          ? await completeInBatches(client, ref, result)
-          : await completeInOneStatement(client, ref, result),
-      );
+      if (chunkCharsOf(result) > CHUNK_BATCH_CHARS) {
+        completed.push(await completeInBatches(client, ref, result));
+        continue;
+      }
+      const tenantId = await completeRowClearingChunks(client, ref, result);
+      completed.push(tenantId !== undefined);
+      if (tenantId !== undefined) {
+        copied.push({ ref, tenantId, settingsHash: settingsHash(result.chunking), chunks: result.chunks });
+      }
     }
+    await copyChunks(client, copied);
     return completed;
   });
+}
+
+/**
+ * A version's row completed and its old chunks (if any) deleted, in one statement; its new chunks
+ * follow by copyChunks. Returns its tenant, or undefined when it was completed meanwhile.
+ */
+async function completeRowClearingChunks(
+  client: PoolClient,
+  ref: VersionRef,
+  result: CompletedVersion,
+): Promise<string | undefined> {
+  const { rows } = await client.query<{ tenant_id: string }>({
+    name: 'complete-version-row',
+    text: `WITH completed AS (
+       ${completeVersionRow()}
+     ), ${settleCompletion('EXISTS (SELECT 1 FROM completed)', '0')}
+     SELECT tenant_id FROM completed`,
+    values: versionValues(ref, result, result.chunks.length),
+  });
+  return rows[0]?.tenant_id;
+}
+
+/** A field in COPY's CSV format: quoted, so only quotes need escaping (line breaks stay as they are). */
+function csvField(value: string): string {
+  return `"${value.includes('"') ? value.replaceAll('"', '""') : value}"`;
+}
+
+/** Chunks of several versions, for copyChunks. */
+export interface VersionChunks {
+  ref: VersionRef;
+  tenantId: string;
+  settingsHash: string;
+  chunks: readonly Chunk[];
+}
+
+/**
+ * Writes chunks by one COPY, in the caller's transaction: the chunks of a group's versions whose
+ * rows it has completed (and cleared of old chunks). Measured on the store step of 5,000 documents
+ * against one INSERT per version: Postgres 0.39-0.40 -> 0.33-0.34 ms/doc, the writer's own CPU
+ * 0.107 -> 0.136-0.141 (CSV lines built in Node instead of pg's array literals).
+ */
+export async function copyChunks(client: PoolClient, versions: readonly VersionChunks[]): Promise<void> {
+  const lines: string[] = [];
+  for (const { ref, tenantId, settingsHash: hash, chunks } of versions) {
+    const prefix = `${ref.documentId},${ref.version},${csvField(tenantId)},${csvField(hash)},`;
+    for (const chunk of chunks) {
+      lines.push(
+        `${prefix}${chunk.index},${csvField(storable(chunk.text))},${chunk.start},${chunk.end},` +
+          `${chunk.wordCount},${chunk.tokenCount},"{${chunk.pages.join(',')}}",` +
+          `${csvField(JSON.stringify(chunk.headingPath.map(storable)))}\n`,
+      );
+    }
+  }
+  if (lines.length === 0) return;
+  await pipeline(
+    Readable.from([lines.join('')]),
+    client.query(copyFrom(`COPY ${CHUNK_COLUMNS} FROM STDIN (FORMAT csv)`)),
+  );
 }
 
 function chunkCharsOf(result: CompletedVersion): number {

@@ -270,6 +270,49 @@ describe('a group job', () => {
     expect((await chunkRows(ids[0] as string)).map((c) => c.word_count)).toEqual([500, 500, 100]);
   });
 
+  it("writes a group's chunks exactly as a version stored alone writes them, whatever the characters", async () => {
+    const markdown =
+      '# He said "hi", then \\ left\n\ntab\there, comma, "quoted" and a\r\nCRLF line; ünïcødé 中文 😀\n\n' +
+      `## Second, "nested" \\N\n\n${numberedWords(700)}`;
+    const plain = `quotes "" and "\\" backslashes \\\\ commas,,, tabs\t\t CR\r alone \\. ${numberedWords(600)}`;
+    const insertBoth = async () => [
+      await insertUnqueuedBytes(Buffer.from(markdown), 'text/markdown'),
+      await insertUnqueued(plain),
+    ];
+    const alone = await insertBoth();
+    const grouped = await insertBoth();
+    // Chunks a version should not have (as after a status reset by hand) must go.
+    await insertStrayChunk(grouped[1] as string, 0);
+    await insertStrayChunk(grouped[1] as string, 50);
+    for (const documentId of alone) {
+      expect(await processVersion(deps(), { documentId, version: 1, tenantId: 'default' }, firstAttempt)).toBe(
+        'completed',
+      );
+    }
+    const versions = grouped.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
+    await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff);
+    // Stored together (not one by one after a failed group): one transaction, one completed_at.
+    const completedAt = (await outcomesOf(grouped)).map((o) => o.completedAt.getTime());
+    expect(completedAt[1]).toBe(completedAt[0]);
+    const rowsOf = async (id: string) =>
+      (
+        await pool.query(
+          `SELECT chunk_index, text, start_offset, end_offset, word_count, token_count, pages, heading_path,
+                  settings_hash, tenant_id
+           FROM chunks WHERE document_id = $1 ORDER BY chunk_index`,
+          [id],
+        )
+      ).rows;
+    for (const [index, id] of grouped.entries()) {
+      const expected = await rowsOf(alone[index] as string);
+      expect(expected.length).toBeGreaterThan(1);
+      expect(await rowsOf(id)).toEqual(expected);
+    }
+    const headed = await rowsOf(grouped[0] as string);
+    expect(headed[0].heading_path).toEqual(['He said "hi", then \\ left']);
+    expect(headed[0].text).toContain('tab\there, comma, "quoted"');
+  });
+
   it('holds at most about a million characters of results for one transaction, storing the rest in another', async () => {
     // ~340,000 characters of text each, ~720,000 with their chunks: two cannot share a transaction.
     const ids = [
