@@ -124,34 +124,38 @@ const GROUP_LOCK_TIMEOUT_MS = 1_000;
  * 3,000-3,800 completions a second. Each version's row is completed by a statement of its own
  * (which also clears any chunks it had), then all their chunks go by one COPY (copyChunks). A
  * version with more than CHUNK_BATCH_CHARS of chunk text is written as completeVersion writes it.
- * All or nothing: when it throws, nothing is stored and the
- * caller can store the versions one by one, to learn which of them (if any) is at fault. Returns,
- * in order, whether each version was completed by this call (false: completed meanwhile).
+ * All or nothing: when it throws, nothing is stored and the caller can store the versions one by
+ * one, to learn which of them (if any) is at fault. Returns, in order, whether each version was
+ * completed by this call (false: completed meanwhile).
  */
 export async function completeVersions(
   pool: Pool,
   versions: readonly { ref: VersionRef; result: CompletedVersion }[],
 ): Promise<boolean[]> {
-  return inTransaction(pool, async (client) => {
-    // A row another transaction holds (a second delivery's, a DELETE's) fails the group fast,
-    // rather than holding the rows of the versions before it for a whole statement timeout.
-    await client.query(`SET LOCAL lock_timeout = ${GROUP_LOCK_TIMEOUT_MS}`);
-    const completed: boolean[] = [];
-    const copied: VersionChunks[] = [];
-    for (const { ref, result } of versions) {
-      if (chunkCharsOf(result) > CHUNK_BATCH_CHARS) {
-        completed.push(await completeInBatches(client, ref, result));
-        continue;
+  // A row another transaction holds (a second delivery's, a DELETE's) fails the group fast
+  // (lockTimeoutMs), rather than holding the rows of the versions before it for a whole
+  // statement timeout.
+  return inTransaction(
+    pool,
+    async (client) => {
+      const completed: boolean[] = [];
+      const copied: VersionChunks[] = [];
+      for (const { ref, result } of versions) {
+        if (chunkCharsOf(result) > CHUNK_BATCH_CHARS) {
+          completed.push(await completeInBatches(client, ref, result));
+          continue;
+        }
+        const tenantId = await completeRowClearingChunks(client, ref, result);
+        completed.push(tenantId !== undefined);
+        if (tenantId !== undefined) {
+          copied.push({ ref, tenantId, settingsHash: settingsHash(result.chunking), chunks: result.chunks });
+        }
       }
-      const tenantId = await completeRowClearingChunks(client, ref, result);
-      completed.push(tenantId !== undefined);
-      if (tenantId !== undefined) {
-        copied.push({ ref, tenantId, settingsHash: settingsHash(result.chunking), chunks: result.chunks });
-      }
-    }
-    await copyChunks(client, copied);
-    return completed;
-  });
+      await copyChunks(client, copied);
+      return completed;
+    },
+    { lockTimeoutMs: GROUP_LOCK_TIMEOUT_MS },
+  );
 }
 
 /**

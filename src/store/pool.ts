@@ -38,11 +38,22 @@ export function createPool(options: PoolOptions, logger: Logger): Pool {
   return pool;
 }
 
-/** Runs `work` in one transaction on one client, rolling back if it throws. */
-export async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` in one transaction on one client, rolling back if it throws. `lockTimeoutMs` bounds
+ * every wait for a lock in it (set with BEGIN, in the same round trip).
+ */
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+  options: { lockTimeoutMs?: number } = {},
+): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(
+      options.lockTimeoutMs === undefined
+        ? 'BEGIN'
+        : `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs))}`,
+    );
     const result = await work(client);
     await client.query('COMMIT');
     return result;

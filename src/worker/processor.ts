@@ -371,6 +371,16 @@ async function storeTogether(
   group: readonly ReadyInGroup[],
   settle: (payload: ProcessVersionPayload, outcome: Promise<ProcessOutcome>) => Promise<void>,
 ): Promise<void> {
+  const [only] = group;
+  if (group.length === 1 && only) {
+    // One statement, as for a job of its own, rather than a transaction of five round trips.
+    const { payload, run, version } = only;
+    await settle(
+      payload,
+      storeAlone(deps, run, version).catch((thrown: unknown) => failRun(deps, run, thrown)),
+    );
+    return;
+  }
   const storeStarted = performance.now();
   let completed: boolean[];
   try {
