@@ -285,9 +285,9 @@ describe('a group job', () => {
     await insertStrayChunk(grouped[1] as string, 0);
     await insertStrayChunk(grouped[1] as string, 50);
     for (const documentId of alone) {
-      expect(await processVersion(deps(), { documentId, version: 1, tenantId: 'default' }, firstAttempt)).toBe(
-        'completed',
-      );
+      expect(
+        await processVersion(deps(), { documentId, version: 1, tenantId: 'default' }, firstAttempt),
+      ).toBe('completed');
     }
     const versions = grouped.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
     await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff);
