@@ -18,8 +18,8 @@ export interface NewDocument {
   contentType: string;
   content: Buffer;
   /**
-   * `content` as the string it was encoded from, when it came as JSON text without NULs: a
-   * multi-document insert then sends it as text rather than as hex-encoded bytea (half the bytes).
+   * `content` as the string it was encoded from, when it came as JSON text without NULs: such
+   * documents (when small) are committed in groups and processed in group jobs.
    */
   contentText?: string | undefined;
   contentHash: Buffer;
@@ -57,10 +57,13 @@ export interface DocumentView {
 
 /**
  * Creates documents and their first versions in one statement (one round trip, one commit for a
- * whole batch). Returns once the rows are durable. One document goes with scalar parameters, so
- * its bytes travel in binary; inside arrays pg would send them as hex text, twice the size. An id
- * that exists already is skipped: a keyed retry re-sends the ids of a run whose node died after
- * committing them (see claimIdempotencyKey).
+ * whole batch). Returns once the rows are durable. Contents travel in binary, one after another in
+ * a single bytea parameter that Postgres cuts with substring: inside an array pg would send bytes
+ * as hex text, twice the size, and text as an escaped array literal that Postgres parses
+ * character by character (groups of 16 documents of 1,000 words: Postgres 136-160 -> 112-119
+ * us/doc, 9,100-9,900 -> 11,200-12,500 docs/s). An id that exists already is skipped: a keyed
+ * retry re-sends the ids of a run whose node died after committing them (see
+ * claimIdempotencyKey).
  */
 export async function insertDocuments(
   pool: Queryable,
@@ -98,16 +101,22 @@ export async function insertDocuments(
     });
     return;
   }
+  const starts: number[] = [];
+  let offset = 0;
+  for (const d of documents) {
+    starts.push(offset);
+    offset += d.content.length;
+  }
   await pool.query({
     name: 'insert-documents',
     text: `WITH input AS (
        SELECT id, tenant_id, source, external_id, metadata, content_type,
-              coalesce(convert_to(content_text, 'UTF8'), content_bytes) AS raw_content, content_hash, chunking,
-              request_id, filename, queue_job_id
+              substring($7::bytea FROM content_start + 1 FOR content_length) AS raw_content, content_hash,
+              chunking, request_id, filename, queue_job_id
        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                   $7::bytea[], $8::bytea[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-         AS t(id, tenant_id, source, external_id, metadata, content_type, content_bytes, content_hash, chunking,
-              request_id, filename, content_text, queue_job_id)
+                   $8::int[], $9::int[], $10::bytea[], $11::text[], $12::text[], $13::text[], $14::text[])
+         AS t(id, tenant_id, source, external_id, metadata, content_type, content_start, content_length,
+              content_hash, chunking, request_id, filename, queue_job_id)
      ), new_documents AS (
        INSERT INTO documents (id, tenant_id, source, external_id, status, latest_version, content_hash, metadata)
        SELECT id, tenant_id, source, external_id, 'queued', 1, content_hash, metadata::jsonb FROM input
@@ -127,12 +136,16 @@ export async function insertDocuments(
       documents.map((d) => d.externalId),
       documents.map((d) => JSON.stringify(d.metadata)),
       documents.map((d) => d.contentType),
-      documents.map((d) => (d.contentText === undefined ? d.content : null)),
+      Buffer.concat(
+        documents.map((d) => d.content),
+        offset,
+      ),
+      starts,
+      documents.map((d) => d.content.length),
       documents.map((d) => d.contentHash),
       documents.map((d) => JSON.stringify(d.chunking)),
       documents.map((d) => d.requestId),
       documents.map((d) => d.filename),
-      documents.map((d) => d.contentText ?? null),
       documents.map((d) => groupJobIds?.get(d.id) ?? null),
     ],
   });
