@@ -7,7 +7,10 @@ import { createTestDatabase, silentLogger } from '../helpers/context.js';
 
 let pool: Pool;
 beforeAll(async () => {
-  pool = createPool({ connectionString: await createTestDatabase(), max: 2, applicationName: 'test' }, silentLogger);
+  pool = createPool(
+    { connectionString: await createTestDatabase(), max: 2, applicationName: 'test' },
+    silentLogger,
+  );
 });
 afterAll(async () => {
   await pool?.end();
