@@ -25,13 +25,13 @@ interface Waiting {
  * quiet), and the busier it gets the larger the groups, which is when it pays.
  *
  * Documents with an externalId may be new versions of earlier ones; they take the versioning
- * path one by one. So do large documents and binary uploads: a group travels as text arrays (a
- * Buffer as hex, twice its size), while one document alone travels in binary. A group that
- * fails for any reason but a passing one (a row the database refuses, say) is retried one
- * document at a time, so only the bad one fails.
+ * path one by one. So do large documents and uploads (not JSON text): grouped documents are the
+ * small text ones that also share group jobs, so none waits on a slow sibling (a PDF, say). A
+ * group that fails for any reason but a passing one (a row the database refuses, say) is retried
+ * one document at a time, so only the bad one fails.
  */
 
-/** Documents above this size are committed on their own, in binary. */
+/** Documents above this size are committed on their own. */
 const GROUPED_DOCUMENT_MAX_BYTES = 256 * 1024;
 export class GroupCommit {
   private waiting: Waiting[] = [];

@@ -142,6 +142,8 @@ export async function completeVersions(
       const copied: VersionChunks[] = [];
       for (const { ref, result } of versions) {
         if (chunkCharsOf(result) > CHUNK_BATCH_CHARS) {
+          // processVersions never groups one this large (GROUP_STORE_MAX_CHARS is smaller); kept
+          // so that any caller gets batches rather than one huge COPY.
           completed.push(await completeInBatches(client, ref, result));
           continue;
         }
@@ -211,7 +213,7 @@ export async function copyChunks(client: PoolClient, versions: readonly VersionC
   }
   if (lines.length === 0) return;
   await pipeline(
-    Readable.from([lines.join('')]),
+    Readable.from([Buffer.from(lines.join(''), 'utf8')]),
     client.query(copyFrom(`COPY ${CHUNK_COLUMNS} FROM STDIN (FORMAT csv)`)),
   );
 }

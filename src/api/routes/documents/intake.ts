@@ -78,7 +78,7 @@ export function toNewDocument(body: NewDocumentBody, context: IntakeContext): Ne
     );
   }
   const document = newDocument(content, mediaTypeOf(body.contentType), body, context);
-  // Text without NULs can travel as text in a multi-document insert (Postgres text has no NUL).
+  // JSON text without NULs is what group commits and group jobs take (see NewDocument.contentText).
   if (body.content !== undefined && !body.content.includes('\u0000')) document.contentText = body.content;
   return document;
 }
