@@ -61,8 +61,12 @@ export const configSchema = z.object({
   MAX_UPLOAD_BYTES: int(1, 256 * 1024 ** 2).default(100 * 1024 * 1024),
   /** Most documents in one batch request. Default 1000 */
   BATCH_MAX_DOCUMENTS: int(1, 10_000).default(1000),
-  /** Largest batch request body, in bytes. Default 50 MiB */
-  BATCH_MAX_BYTES: int(1, 1024 ** 3).default(50 * 1024 * 1024),
+  /**
+   * Largest batch request body, in bytes. Default 50 MiB. At most 256 MiB: a batch's contents go
+   * to Postgres in one message, which Postgres refuses over 1 GB, and pg holds them several
+   * times over while it builds that message.
+   */
+  BATCH_MAX_BYTES: int(1, 256 * 1024 ** 2).default(50 * 1024 * 1024),
   /** Chunking strategy when a request names none: words, tokens, recursive or structure. Default words */
   CHUNK_STRATEGY: z.enum(chunkingStrategies).default('words'),
   /** Default words per chunk. Default 500 */

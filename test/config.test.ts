@@ -44,6 +44,8 @@ describe('loadConfig', () => {
     ['QUEUE_PREFIX', 'has space'],
     ['WORKER_CONCURRENCY', '0'],
     ['CHUNK_SIZE', '100000'],
+    // A batch goes to Postgres in one message: over 256 MiB it nears Postgres' 1 GB limit.
+    ['BATCH_MAX_BYTES', String(256 * 1024 ** 2 + 1)],
   ])('names %s when it is %j', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrowError(
       new RegExp(`^invalid configuration:[\\s\\S]*${name}:`),
