@@ -151,6 +151,15 @@ async function storeAlone(
   return recordCompleted(deps, run, stored(ready, performance.now() - storeStarted));
 }
 
+/** storeAlone, with a failure recorded (or kept for a retry) as in a job of its own. */
+function storeAloneOrFail(
+  deps: ProcessorDeps,
+  run: VersionRun,
+  ready: ReadyVersion,
+): Promise<ProcessOutcome> {
+  return storeAlone(deps, run, ready).catch((thrown: unknown) => failRun(deps, run, thrown));
+}
+
 function stored(ready: ReadyVersion, storeMs: number): Processed {
   return {
     detectedType: ready.detectedType,
@@ -375,10 +384,7 @@ async function storeTogether(
   if (group.length === 1 && only) {
     // One statement, as for a job of its own, rather than a transaction of five round trips.
     const { payload, run, version } = only;
-    await settle(
-      payload,
-      storeAlone(deps, run, version).catch((thrown: unknown) => failRun(deps, run, thrown)),
-    );
+    await settle(payload, storeAloneOrFail(deps, run, version));
     return;
   }
   const storeStarted = performance.now();
@@ -397,10 +403,7 @@ async function storeTogether(
       'storing a group of versions together failed; storing each alone',
     );
     for (const { payload, run, version } of group) {
-      await settle(
-        payload,
-        storeAlone(deps, run, version).catch((thrown: unknown) => failRun(deps, run, thrown)),
-      );
+      await settle(payload, storeAloneOrFail(deps, run, version));
     }
     return;
   }

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/api/app.js';
 import type { ConnectedConfig } from '../../src/commands/shared.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
-import { insertDocuments } from '../../src/store/documents.js';
+import { insertDocuments, type NewDocument } from '../../src/store/documents.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
 import { TEMPLATE_DATABASE } from './constants.js';
 
@@ -146,22 +146,29 @@ export async function insertUnqueuedDocument(
   tenantId = 'default',
   contentType = 'text/plain',
 ): Promise<string> {
-  const id = uuidv7();
+  const document = newTestDocument(content, { tenantId, contentType });
+  await insertDocuments(pool, [document]);
+  return document.id;
+}
+
+/**
+ * A new document as the API would hand it to the store: words chunking 500/50, its hash taken.
+ * Text given as a string is not marked as JSON text (contentText) unless `overrides` says so.
+ */
+export function newTestDocument(content: string | Buffer, overrides: Partial<NewDocument> = {}): NewDocument {
   const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-  await insertDocuments(pool, [
-    {
-      id,
-      tenantId,
-      source: 'test',
-      externalId: null,
-      filename: null,
-      metadata: {},
-      contentType,
-      content: bytes,
-      contentHash: createHash('sha256').update(bytes).digest(),
-      chunking: { strategy: 'words', size: 500, overlap: 50 },
-      requestId: null,
-    },
-  ]);
-  return id;
+  return {
+    id: uuidv7(),
+    tenantId: 'default',
+    source: 'test',
+    externalId: null,
+    filename: null,
+    metadata: {},
+    contentType: 'text/plain',
+    content: bytes,
+    contentHash: createHash('sha256').update(bytes).digest(),
+    chunking: { strategy: 'words', size: 500, overlap: 50 },
+    requestId: null,
+    ...overrides,
+  };
 }

@@ -1,10 +1,8 @@
-import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupCommit, type GroupCommitOptions } from '../../src/queue/group-commit.js';
 import { PROCESS_VERSIONS_JOB } from '../../src/queue/jobs.js';
 import type { NewDocument } from '../../src/store/documents.js';
-import { createTestApp, silentLogger, type TestContext } from '../helpers/context.js';
+import { createTestApp, newTestDocument, silentLogger, type TestContext } from '../helpers/context.js';
 import { queuedDocumentIds } from '../helpers/queued-versions.js';
 
 let context: TestContext;
@@ -14,21 +12,7 @@ beforeAll(async () => {
 afterAll(async () => context?.close());
 
 function document(content: string, metadata: Record<string, unknown> = {}): NewDocument {
-  const bytes = Buffer.from(content);
-  return {
-    id: uuidv7(),
-    tenantId: 'default',
-    source: 'test',
-    externalId: null,
-    filename: null,
-    metadata,
-    contentType: 'text/plain',
-    content: bytes,
-    contentText: content,
-    contentHash: createHash('sha256').update(bytes).digest(),
-    chunking: { strategy: 'words', size: 500, overlap: 50 },
-    requestId: null,
-  };
+  return newTestDocument(content, { metadata, contentText: content });
 }
 
 /** A GroupCommit on the test app whose every query is shown to `watch` first. */

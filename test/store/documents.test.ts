@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertDocuments, type NewDocument } from '../../src/store/documents.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
-import { createTestDatabase, silentLogger } from '../helpers/context.js';
+import { createTestDatabase, newTestDocument, silentLogger } from '../helpers/context.js';
 
 let pool: Pool;
 beforeAll(async () => {
@@ -17,20 +15,7 @@ afterAll(async () => {
 });
 
 function newDocument(content: Buffer, contentText?: string): NewDocument {
-  return {
-    id: uuidv7(),
-    tenantId: 'default',
-    source: 'test',
-    externalId: null,
-    filename: null,
-    metadata: {},
-    contentType: 'application/octet-stream',
-    content,
-    contentText,
-    contentHash: createHash('sha256').update(content).digest(),
-    chunking: { strategy: 'words', size: 500, overlap: 50 },
-    requestId: null,
-  };
+  return newTestDocument(content, { contentType: 'application/octet-stream', contentText });
 }
 
 describe('insertDocuments', () => {

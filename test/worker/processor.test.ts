@@ -248,6 +248,14 @@ describe('a group job', () => {
   const noHandOff = async (versions: unknown[]) => {
     throw new Error(`unexpected hand-off of ${versions.length}`);
   };
+  /** Version 1 of each document as one group job, first delivery, nothing expected to be handed off. */
+  const processGroup = (ids: string[], groupDeps = deps()) =>
+    processVersions(
+      groupDeps,
+      ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' })),
+      { attemptsMade: 0, attemptsStarted: 1 },
+      noHandOff,
+    );
 
   it("stores a group's versions in one transaction: they share its start as their completion time", async () => {
     const ids = [
@@ -255,10 +263,7 @@ describe('a group job', () => {
       await insertUnqueued(numberedWords(20)),
       await insertUnqueued(numberedWords(600)),
     ];
-    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
-    expect(await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff)).toBe(
-      'completed',
-    );
+    expect(await processGroup(ids)).toBe('completed');
     const outcomes = await outcomesOf(ids);
     expect(outcomes.map((o) => [o.status, o.chunks])).toEqual([
       ['completed', 3],
@@ -289,8 +294,7 @@ describe('a group job', () => {
         await processVersion(deps(), { documentId, version: 1, tenantId: 'default' }, firstAttempt),
       ).toBe('completed');
     }
-    const versions = grouped.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
-    await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff);
+    await processGroup(grouped);
     // Stored together (not one by one after a failed group): one transaction, one completed_at.
     const completedAt = (await outcomesOf(grouped)).map((o) => o.completedAt.getTime());
     expect(completedAt[1]).toBe(completedAt[0]);
@@ -320,8 +324,7 @@ describe('a group job', () => {
       await insertUnqueued(numberedWords(50_000)),
       await insertUnqueued(numberedWords(50_000)),
     ];
-    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
-    await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff);
+    await processGroup(ids);
     const outcomes = await outcomesOf(ids);
     expect(outcomes.map((o) => o.status)).toEqual(['completed', 'completed', 'completed']);
     const [small, first, second] = outcomes.map((o) => o.completedAt.getTime());
@@ -347,10 +350,7 @@ describe('a group job', () => {
         await insertUnqueued(`${numberedWords(30)} refuse-this-chunk`),
         await insertUnqueued(numberedWords(40)),
       ];
-      const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
-      expect(
-        await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff),
-      ).toBe('completed');
+      expect(await processGroup(ids)).toBe('completed');
       const outcomes = await outcomesOf(ids);
       expect(outcomes.map((o) => [o.status, o.code])).toEqual([
         ['completed', null],
@@ -372,7 +372,6 @@ describe('a group job', () => {
       await insertUnqueued(numberedWords(40)),
       await insertUnqueued(numberedWords(50)),
     ];
-    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
     // Another transaction holds the second version's row for 2.5 s, then lets go.
     const locker = await pool.connect();
     await locker.query('BEGIN');
@@ -389,7 +388,7 @@ describe('a group job', () => {
       setTimeout(async () => resolve((await outcomesOf([ids[0] as string]))[0].status), 2_000),
     );
     try {
-      await processVersions(deps(), versions, { attemptsMade: 0, attemptsStarted: 1 }, noHandOff);
+      await processGroup(ids);
     } finally {
       await released;
     }
@@ -407,14 +406,8 @@ describe('a group job', () => {
       await insertUnqueued(numberedWords(40)),
       await insertUnqueued(`${large} the second`),
     ];
-    const versions = ids.map((documentId) => ({ documentId, version: 1, tenantId: 'default' }));
     const metrics = new Metrics();
-    await processVersions(
-      { ...deps(), metrics },
-      versions,
-      { attemptsMade: 0, attemptsStarted: 1 },
-      noHandOff,
-    );
+    await processGroup(ids, { ...deps(), metrics });
     expect((await outcomesOf(ids)).map((o) => o.status)).toEqual(['completed', 'completed', 'completed']);
     const completed = await metrics.documentsCompleted.get();
     expect(completed.values[0]?.value).toBe(3);
