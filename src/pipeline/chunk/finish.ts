@@ -4,7 +4,7 @@ import { pageFinder } from './pages.js';
 import type { Measure } from './recursive.js';
 import type { Chunk } from './settings.js';
 import type { ChunkSpan } from './span.js';
-import { countWords } from './whitespace.js';
+import { countWords } from './word-starts.js';
 
 /**
  * Turns a strategy's spans into chunks; the one place where every strategy's chunks get their

@@ -30,16 +30,3 @@ export function skipWhitespaceBackward(text: string, start: number, end: number)
   while (at > start && WHITESPACE[text.charCodeAt(at - 1)] === 1) at--;
   return at;
 }
-
-/** Whitespace-separated words in text[start, end) (what `/\S+/g` would find), without copying. */
-export function countWords(text: string, start: number, end: number): number {
-  const whitespace = WHITESPACE;
-  let words = 0;
-  let previousSpace = 1;
-  for (let at = start; at < end; at++) {
-    const space = whitespace[text.charCodeAt(at)] as number;
-    words += previousSpace & (space ^ 1); // a word starts where whitespace (or the start) ends
-    previousSpace = space;
-  }
-  return words;
-}

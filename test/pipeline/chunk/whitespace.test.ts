@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  countWords,
   isWhitespaceCode,
   skipWhitespaceBackward,
   skipWhitespaceForward,
 } from '../../../src/pipeline/chunk/whitespace.js';
+import { countWords } from '../../../src/pipeline/chunk/word-starts.js';
 import { unicodeText } from './arbitraries.js';
 
 describe('whitespace', () => {
