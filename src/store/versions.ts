@@ -48,32 +48,55 @@ export async function claimVersion(
   ref: VersionRef,
   markAboveBytes: number,
 ): Promise<ClaimedVersion | undefined> {
-  const { rows } = await pool.query<ClaimedVersion>({
-    name: 'claim-version',
-    text: `WITH target AS (
-       SELECT tenant_id, content_type, filename, CASE WHEN bytes <= $4 THEN raw_content END AS raw_content, bytes,
-              chunking, request_id, attempts, extract(epoch FROM now() - queued_at) * 1000 AS queued_ms,
-              bytes > $3 OR content_type LIKE 'message/external-body%' OR source_url IS NOT NULL AS marks
-       FROM document_versions WHERE document_id = $1 AND version = $2 AND status NOT IN ('completed', 'failed')
+  return (await claimVersions(pool, [ref], markAboveBytes))[0];
+}
+
+/** claimVersion for several versions in one statement (a group job's): results in the order of `refs`. */
+export async function claimVersions(
+  pool: Pool,
+  refs: readonly VersionRef[],
+  markAboveBytes: number,
+): Promise<(ClaimedVersion | undefined)[]> {
+  const { rows } = await pool.query<ClaimedVersion & { position: number }>({
+    name: 'claim-versions',
+    text: `WITH refs AS (
+       SELECT * FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS r (document_id, version, position)
+     ), target AS (
+       SELECT r.position, v.document_id, v.version, v.tenant_id, v.content_type, v.filename,
+              CASE WHEN v.bytes <= $4 THEN v.raw_content END AS raw_content, v.bytes, v.chunking, v.request_id,
+              v.attempts, extract(epoch FROM now() - v.queued_at) * 1000 AS queued_ms,
+              v.bytes > $3 OR v.content_type LIKE 'message/external-body%' OR v.source_url IS NOT NULL AS marks
+       FROM refs r JOIN document_versions v ON v.document_id = r.document_id AND v.version = r.version
+       WHERE v.status NOT IN ('completed', 'failed')
      ), claimed AS (
-       UPDATE document_versions
-       SET status = 'processing', attempts = attempts + 1, started_at = now(), updated_at = now()
-       WHERE document_id = $1 AND version = $2 AND status NOT IN ('completed', 'failed')
-         AND (SELECT marks FROM target)
-       RETURNING attempts
+       UPDATE document_versions v
+       SET status = 'processing', attempts = v.attempts + 1, started_at = now(), updated_at = now()
+       FROM target t
+       WHERE t.marks AND v.document_id = t.document_id AND v.version = t.version
+         AND v.status NOT IN ('completed', 'failed')
+       RETURNING v.document_id, v.version, v.attempts
      ), document AS (
-       UPDATE documents SET status = 'processing', updated_at = now()
-       WHERE id = $1 AND latest_version = $2 AND status <> 'processing' AND EXISTS (SELECT 1 FROM claimed)
+       UPDATE documents d SET status = 'processing', updated_at = now()
+       FROM claimed c
+       WHERE d.id = c.document_id AND d.latest_version = c.version AND d.status <> 'processing'
      )
      -- A version to mark that another delivery completed meanwhile is not returned: nothing to do.
-     SELECT tenant_id AS "tenantId", content_type AS "contentType", filename, raw_content AS "rawContent", bytes,
-            chunking, request_id AS "requestId", coalesce((SELECT attempts FROM claimed), attempts + 1) AS attempts,
-            queued_ms::float8 AS "queuedMs", EXISTS (SELECT 1 FROM claimed) AS marked
-     FROM target
-     WHERE NOT marks OR EXISTS (SELECT 1 FROM claimed)`,
-    values: [ref.documentId, ref.version, markAboveBytes, CLAIM_CONTENT_MAX_BYTES],
+     SELECT t.position::int AS position, t.tenant_id AS "tenantId", t.content_type AS "contentType", t.filename,
+            t.raw_content AS "rawContent", t.bytes, t.chunking, t.request_id AS "requestId",
+            coalesce(c.attempts, t.attempts + 1) AS attempts, t.queued_ms::float8 AS "queuedMs",
+            c.version IS NOT NULL AS marked
+     FROM target t LEFT JOIN claimed c ON c.document_id = t.document_id AND c.version = t.version
+     WHERE NOT t.marks OR c.version IS NOT NULL`,
+    values: [
+      refs.map((ref) => ref.documentId),
+      refs.map((ref) => ref.version),
+      markAboveBytes,
+      CLAIM_CONTENT_MAX_BYTES,
+    ],
   });
-  return rows[0];
+  const claimed: (ClaimedVersion | undefined)[] = refs.map(() => undefined);
+  for (const { position, ...row } of rows) claimed[position - 1] = row;
+  return claimed;
 }
 
 /**

@@ -19,7 +19,9 @@ import {
 import { completeVersion, completeVersions } from '../store/completion.js';
 import {
   abandonRechunk,
+  type ClaimedVersion,
   claimVersion,
+  claimVersions,
   completeRechunk,
   failVersion,
   findRechunkWork,
@@ -106,13 +108,21 @@ export async function processVersion(
   }
 }
 
-/**
- * Claims a version and runs the pipeline on it. Large plain text is stored as it streams; other
- * content comes back ready for its completion.
- */
+/** Claims a version and runs the pipeline on it (see prepareClaimed). */
 async function prepareVersion(deps: ProcessorDeps, run: VersionRun): Promise<ContentOutcome> {
   // Versions over the inline limit (64 KB) are marked processing: they take long enough to be seen.
-  const claimed = await claimVersion(deps.pool, run.ref, INLINE_MAX_BYTES);
+  return prepareClaimed(deps, run, await claimVersion(deps.pool, run.ref, INLINE_MAX_BYTES));
+}
+
+/**
+ * Runs the pipeline on a claimed version (undefined: nothing to do). Large plain text is stored
+ * as it streams; other content comes back ready for its completion.
+ */
+async function prepareClaimed(
+  deps: ProcessorDeps,
+  run: VersionRun,
+  claimed: ClaimedVersion | undefined,
+): Promise<ContentOutcome> {
   run.marked = claimed?.marked;
   if (!claimed) {
     run.logger.debug('version already completed or deleted; nothing to do');
@@ -137,6 +147,29 @@ async function prepareVersion(deps: ProcessorDeps, run: VersionRun): Promise<Con
     run.logger.info('version was completed by another delivery; kept the first result');
   }
   return outcome;
+}
+
+/**
+ * A group's versions claimed by one statement, or undefined when it failed: each version then
+ * claims itself, so a failure is its own, as in a job of its own.
+ */
+async function claimTogether(
+  deps: ProcessorDeps,
+  runs: readonly VersionRun[],
+): Promise<(ClaimedVersion | undefined)[] | undefined> {
+  try {
+    return await claimVersions(
+      deps.pool,
+      runs.map((run) => run.ref),
+      INLINE_MAX_BYTES,
+    );
+  } catch (error) {
+    deps.logger.warn(
+      { err: error, versions: runs.length },
+      'claiming a group of versions failed; claiming each',
+    );
+    return undefined;
+  }
 }
 
 /** Stores a ready version in a transaction of its own. */
@@ -297,8 +330,9 @@ export async function rechunkVersion(
 const GROUP_STORE_MAX_CHARS = 1 << 20;
 
 /**
- * Processes the versions of a group job one after another, and stores them together: one
- * transaction (one commit) for the lot, or for each GROUP_STORE_MAX_CHARS of them. A version
+ * Processes the versions of a group job: claims them by one statement (their contents, at most
+ * 16 of 256 KB, held at once), runs their pipelines one after another, and stores them together:
+ * one transaction (one commit) for the lot, or for each GROUP_STORE_MAX_CHARS of them. A version
  * that fails for good is recorded as failed, as in its own job; one that fails for a passing
  * reason is handed to a job of its own (with the usual retries and backoff) rather than retrying
  * the group. When the shared transaction fails, its versions are stored one by one, so one bad
@@ -333,11 +367,14 @@ export async function processVersions(
     readyChars = 0;
     await storeTogether(deps, group, settle);
   };
-  for (const payload of versions) {
-    const run = startRun(deps, payload, attempt);
+  // All claimed in one round trip (a version's processing time now includes its elders' pipelines).
+  const runs = versions.map((payload) => startRun(deps, payload, attempt));
+  const claims = await claimTogether(deps, runs);
+  for (const [index, payload] of versions.entries()) {
+    const run = runs[index] as VersionRun;
     let outcome: ContentOutcome;
     try {
-      outcome = await prepareVersion(deps, run);
+      outcome = claims ? await prepareClaimed(deps, run, claims[index]) : await prepareVersion(deps, run);
     } catch (thrown) {
       await settle(payload, failRun(deps, run, thrown));
       continue;

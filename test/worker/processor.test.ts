@@ -8,7 +8,12 @@ import { chunkText } from '../../src/pipeline/chunk/index.js';
 import { decodeText } from '../../src/pipeline/extract/decode.js';
 import { INLINE_MAX_BYTES, PipelinePool } from '../../src/pipeline/pipeline-pool.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
-import { CLAIM_CONTENT_MAX_BYTES, claimVersion, readRawContent } from '../../src/store/versions.js';
+import {
+  CLAIM_CONTENT_MAX_BYTES,
+  claimVersion,
+  claimVersions,
+  readRawContent,
+} from '../../src/store/versions.js';
 import { processVersion, processVersions } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import {
@@ -397,6 +402,45 @@ describe('a group job', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['completed', 'completed', 'completed']);
   });
 
+  /** `pool`, but counting its claims by the number of versions each asked for, and failing those listed. */
+  const countingClaims = (fail: (versions: number) => boolean) => {
+    const claims: number[] = [];
+    const query = ((config: unknown, values?: unknown) => {
+      const named = config as { name?: string; values?: unknown[][] };
+      if (named?.name === 'claim-versions') {
+        const versions = named.values?.[0]?.length ?? 0;
+        claims.push(versions);
+        if (fail(versions))
+          return Promise.reject(Object.assign(new Error('connection reset'), { code: 'ECONNRESET' }));
+      }
+      return (pool.query as (config: unknown, values?: unknown) => Promise<unknown>)(config, values);
+    }) as Pool['query'];
+    const counting = new Proxy(pool, {
+      get(target, property) {
+        if (property === 'query') return query;
+        const value = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    return { claims, pool: counting };
+  };
+
+  it("claims a group's versions by one statement", async () => {
+    const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued(numberedWords(40))];
+    const counted = countingClaims(() => false);
+    expect(await processGroup(ids, { ...deps(), pool: counted.pool })).toBe('completed');
+    expect(counted.claims).toEqual([2]);
+    expect((await outcomesOf(ids)).map((o) => o.status)).toEqual(['completed', 'completed']);
+  });
+
+  it('claims each version alone when the group claim fails, and still completes them', async () => {
+    const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued(numberedWords(40))];
+    const counted = countingClaims((versions) => versions > 1);
+    expect(await processGroup(ids, { ...deps(), pool: counted.pool })).toBe('completed');
+    expect(counted.claims).toEqual([2, 1, 1]);
+    expect((await outcomesOf(ids)).map((o) => o.status)).toEqual(['completed', 'completed']);
+  });
+
   it('records a version streamed inside a group like any other', async () => {
     const line = 'streamed words in a group\n';
     const large = line.repeat(Math.ceil((CLAIM_CONTENT_MAX_BYTES + 1000) / line.length));
@@ -532,6 +576,38 @@ describe('what a claim records', () => {
       document: 'processing',
       attempts: 1,
       started: true,
+    });
+  });
+
+  it('claims several versions by one statement, in the order asked, marking only the large ones', async () => {
+    const small = await insertUnqueued(numberedWords(1000));
+    const large = await insertUnqueued(numberedWords(20_000));
+    const done = await insertUnqueued('already done');
+    await pool.query(`UPDATE document_versions SET status = 'completed' WHERE document_id = $1`, [done]);
+    const missing = '0190a8b2-0000-7000-8000-000000000000';
+    const claims = await claimVersions(
+      pool,
+      [large, missing, small, done].map((documentId) => ({ documentId, version: 1 })),
+      INLINE_MAX_BYTES,
+    );
+    expect(claims.map((claim) => claim && [claim.bytes, claim.marked, claim.attempts])).toEqual([
+      [numberedWords(20_000).length, true, 1],
+      undefined,
+      [numberedWords(1000).length, false, 1],
+      undefined,
+    ]);
+    expect(claims[2]?.rawContent?.toString()).toBe(numberedWords(1000));
+    expect(await states(large)).toEqual({
+      version: 'processing',
+      document: 'processing',
+      attempts: 1,
+      started: true,
+    });
+    expect(await states(small)).toEqual({
+      version: 'queued',
+      document: 'queued',
+      attempts: 0,
+      started: false,
     });
   });
 
