@@ -1,5 +1,6 @@
 import type { ChunkingSettings } from '../pipeline/chunk/settings.js';
 import { inTransaction, type Pool, type PoolClient } from './pool.js';
+import { COPY_CONTENT_MIN_BYTES, copyVersionRow } from './version-copy.js';
 
 /** A pool or a client inside a transaction. */
 type Queryable = Pool | PoolClient;
@@ -69,6 +70,55 @@ export async function insertDocuments(
   pool: Queryable,
   documents: readonly NewDocument[],
   /** The group job each document's version will travel in (see planJobs); none: its own. */
+  groupJobIds?: ReadonlyMap<string, string>,
+): Promise<void> {
+  const large = documents.filter((d) => d.content.length >= COPY_CONTENT_MIN_BYTES);
+  if (large.length === 0) return insertByStatement(pool, documents, groupJobIds);
+  // Large contents go by COPY (copyVersionRow), in one transaction with the rest.
+  const insertAll = async (client: PoolClient) => {
+    await insertByStatement(
+      client,
+      documents.filter((d) => d.content.length < COPY_CONTENT_MIN_BYTES),
+      groupJobIds,
+    );
+    for (const document of large) await insertByCopy(client, document);
+  };
+  await (isClient(pool) ? insertAll(pool) : inTransaction(pool, insertAll));
+}
+
+/** A client is already in the caller's transaction (addDocumentVersion's). */
+function isClient(db: Queryable): db is PoolClient {
+  return typeof (db as PoolClient).release === 'function';
+}
+
+/** A new document whose version's content goes by COPY; skipped when it exists, as by insertByStatement. */
+async function insertByCopy(client: PoolClient, document: NewDocument): Promise<void> {
+  const { rowCount } = await client.query(
+    `INSERT INTO documents (id, tenant_id, source, external_id, status, latest_version, content_hash, metadata)
+     VALUES ($1, $2, $3, $4, 'queued', 1, $5::bytea, $6::jsonb)
+     ON CONFLICT (id) DO NOTHING`,
+    [
+      document.id,
+      document.tenantId,
+      document.source,
+      document.externalId,
+      document.contentHash,
+      JSON.stringify(document.metadata),
+    ],
+  );
+  if (rowCount === 0) {
+    const { rowCount: versions } = await client.query(
+      'SELECT 1 FROM document_versions WHERE document_id = $1 AND version = 1',
+      [document.id],
+    );
+    if (versions !== 0) return;
+  }
+  await copyVersionRow(client, { ...document, documentId: document.id, version: 1 });
+}
+
+async function insertByStatement(
+  pool: Queryable,
+  documents: readonly NewDocument[],
   groupJobIds?: ReadonlyMap<string, string>,
 ): Promise<void> {
   const [only] = documents;
@@ -220,22 +270,26 @@ export async function addDocumentVersion(pool: Pool, document: NewDocument): Pro
           };
         }
         const version = existing.latestVersion + 1;
-        await client.query(
-          `INSERT INTO document_versions (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content,
+        if (document.content.length >= COPY_CONTENT_MIN_BYTES) {
+          await copyVersionRow(client, { ...document, documentId: existing.id, version });
+        } else {
+          await client.query(
+            `INSERT INTO document_versions (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content,
                                           chunking, status, request_id, filename)
            VALUES ($1, $2, $3, $4::bytea, $5, octet_length($6::bytea), $6::bytea, $7::jsonb, 'queued', $8, $9)`,
-          [
-            existing.id,
-            version,
-            document.tenantId,
-            document.contentHash,
-            document.contentType,
-            document.content,
-            JSON.stringify(document.chunking),
-            document.requestId,
-            document.filename,
-          ],
-        );
+            [
+              existing.id,
+              version,
+              document.tenantId,
+              document.contentHash,
+              document.contentType,
+              document.content,
+              JSON.stringify(document.chunking),
+              document.requestId,
+              document.filename,
+            ],
+          );
+        }
         await client.query(
           `UPDATE documents SET latest_version = $2, content_hash = $3, metadata = $4::jsonb, status = 'queued',
                                 updated_at = now()
