@@ -64,7 +64,8 @@ export interface DocumentView {
  * character by character (groups of 16 documents of 1,000 words: Postgres 136-160 -> 112-119
  * us/doc, 9,100-9,900 -> 11,200-12,500 docs/s). An id that exists already is skipped: a keyed
  * retry re-sends the ids of a run whose node died after committing them (see
- * claimIdempotencyKey).
+ * claimIdempotencyKey). A content of 1 MB or more goes by COPY instead (copyVersionRow), in one
+ * transaction with the statement for the rest.
  */
 export async function insertDocuments(
   pool: Queryable,
@@ -74,6 +75,8 @@ export async function insertDocuments(
 ): Promise<void> {
   const large = documents.filter((d) => d.content.length >= COPY_CONTENT_MIN_BYTES);
   if (large.length === 0) return insertByStatement(pool, documents, groupJobIds);
+  // COPY writes no queue_job_id: a version in a group job without it would get a second job.
+  if (large.some((d) => groupJobIds?.has(d.id))) throw new Error('a document of 1 MB or more in a group job');
   // Large contents go by COPY (copyVersionRow), in one transaction with the rest.
   const insertAll = async (client: PoolClient) => {
     await insertByStatement(

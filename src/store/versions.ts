@@ -57,6 +57,7 @@ export async function claimVersions(
   refs: readonly VersionRef[],
   markAboveBytes: number,
 ): Promise<(ClaimedVersion | undefined)[]> {
+  if (refs.length === 0) return [];
   const { rows } = await pool.query<ClaimedVersion & { position: number }>({
     name: `claim-versions-${refs.length}`,
     text: claimStatement(refs.length),

@@ -374,7 +374,9 @@ export async function processVersions(
     const run = runs[index] as VersionRun;
     let outcome: ContentOutcome;
     try {
-      outcome = claims ? await prepareClaimed(deps, run, claims[index]) : await prepareVersion(deps, run);
+      const claimed = claims?.[index];
+      if (claims) claims[index] = undefined; // its content need not outlive its pipeline
+      outcome = claims ? await prepareClaimed(deps, run, claimed) : await prepareVersion(deps, run);
     } catch (thrown) {
       await settle(payload, failRun(deps, run, thrown));
       continue;

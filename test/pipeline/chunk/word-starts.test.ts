@@ -2,14 +2,19 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileWat, modulePath, moduleSource } from '../../../scripts/compile-wat.mjs';
-import { countWords, WordStarts } from '../../../src/pipeline/chunk/word-starts.js';
+import {
+  javaScriptScanner,
+  type WordScanner,
+  WordStarts,
+  webAssemblyScanner,
+} from '../../../src/pipeline/chunk/word-starts.js';
 
 /** Every word start, by the definition the scanner implements: the words of /\S+/g. */
 const regexStarts = (text: string) => [...text.matchAll(/\S+/g)].map((match) => match.index);
 
 /** Every word start, by WordStarts, asking for `need` words at a time. */
-function scannedStarts(text: string, need = 1): { starts: number[]; words: number } {
-  const scanner = new WordStarts(text);
+function scannedStarts(text: string, need = 1, using?: WordScanner): { starts: number[]; words: number } {
+  const scanner = new WordStarts(text, using);
   const starts: number[] = [];
   for (;;) {
     const before = scanner.words;
@@ -64,12 +69,23 @@ const MORE_NOT_WHITESPACE = [
 ];
 const pieces = [...WHITESPACE, ...MORE_WHITESPACE, ...NOT_WHITESPACE, ...MORE_NOT_WHITESPACE];
 
-describe('WordStarts', () => {
+const simd = webAssemblyScanner();
+
+describe('the WebAssembly scanner', () => {
+  it('compiles on this machine (else every walk takes the JavaScript one)', () => {
+    expect(simd).toBeDefined();
+  });
+});
+
+describe.each([
+  ['WebAssembly', simd as WordScanner],
+  ['JavaScript', javaScriptScanner()],
+])('WordStarts with the %s scanner', (_name, scanner) => {
   it('finds the words of /\\S+/g at every \\s character and its neighbours', () => {
     for (const space of [...WHITESPACE, ...MORE_WHITESPACE]) {
       for (const other of [...NOT_WHITESPACE, ...MORE_NOT_WHITESPACE]) {
         const text = `${other}${space}${other}${other}${space}${space}${other}`;
-        expect(scannedStarts(text).starts, JSON.stringify(text)).toEqual(regexStarts(text));
+        expect(scannedStarts(text, 1, scanner).starts, JSON.stringify(text)).toEqual(regexStarts(text));
       }
     }
   });
@@ -78,15 +94,16 @@ describe('WordStarts', () => {
     const differing: number[] = [];
     for (let code = 0; code <= 0xffff; code++) {
       const text = `a${String.fromCharCode(code)}a`;
-      if (countWords(text, 0, text.length) !== (/\s/.test(String.fromCharCode(code)) ? 2 : 1))
+      if (scannedStarts(text, 1, scanner).words !== (/\s/.test(String.fromCharCode(code)) ? 2 : 1)) {
         differing.push(code);
+      }
     }
     expect(differing).toEqual([]);
   });
 
   it('gives no word starts for empty or blank text', () => {
-    expect(scannedStarts('')).toEqual({ starts: [], words: 0 });
-    expect(scannedStarts(' \n\u3000 '.repeat(50))).toEqual({ starts: [], words: 0 });
+    expect(scannedStarts('', 1, scanner)).toEqual({ starts: [], words: 0 });
+    expect(scannedStarts(' \n\u3000 '.repeat(50), 1, scanner)).toEqual({ starts: [], words: 0 });
   });
 
   it('property: the same starts as /\\S+/g, for any text and any step, across block and window edges', () => {
@@ -97,7 +114,7 @@ describe('WordStarts', () => {
     fc.assert(
       fc.property(text, fc.integer({ min: 1, max: 200 }), (text, need) => {
         const expected = regexStarts(text);
-        const { starts, words } = scannedStarts(text, need);
+        const { starts, words } = scannedStarts(text, need, scanner);
         expect(words).toBe(expected.length);
         expect(starts).toEqual(expected.filter((_, k) => (k + 1) % need === 0));
       }),
@@ -106,18 +123,45 @@ describe('WordStarts', () => {
   });
 
   it('keeps two walks apart when they take turns', () => {
-    const first = new WordStarts('a b c d');
-    const second = new WordStarts('  x  y  z');
+    const first = new WordStarts('a b c d', scanner);
+    const second = new WordStarts('  x  y  z', scanner);
     expect([first.find(1), second.find(1), first.find(1), second.find(2), first.find(5)]).toEqual([
       0, 2, 2, 8, -1,
     ]);
     expect([first.words, second.words]).toEqual([4, 3]);
   });
 
+  it('keeps long walks apart when they take turns past their first windows', () => {
+    const texts = [1, 2].map((seed) =>
+      Array.from({ length: 40_000 }, (_, k) => 'ab'.repeat(((k * seed) % 5) + 1)).join(
+        seed === 1 ? ' ' : '\n  ',
+      ),
+    );
+    const walks = texts.map((text) => new WordStarts(text, scanner));
+    const found: number[][] = [[], []];
+    for (let done = 0; done < 2; ) {
+      done = 0;
+      for (const [k, walk] of walks.entries()) {
+        const at = walk.find(1000);
+        if (at < 0) done++;
+        else found[k]?.push(at);
+      }
+    }
+    for (const [k, text] of texts.entries()) {
+      expect(text.length).toBeGreaterThan(2 * 65_536);
+      expect(found[k]).toEqual(regexStarts(text).filter((_, i) => (i + 1) % 1000 === 0));
+      expect(walks[k]?.words).toBe(40_000);
+    }
+  });
+
+  it('refuses to look for no word at all', () => {
+    expect(() => new WordStarts('a b', scanner).find(0)).toThrow(RangeError);
+  });
+
   it('counts words started in one window and ended in the next once', () => {
     // A word straddles the 65,536th code unit; a run of whitespace straddles the next window edge.
     const text = `${'a'.repeat(65_530)} ${'b'.repeat(20)}${' '.repeat(65_536)}c`;
-    expect(scannedStarts(text)).toEqual({ starts: [0, 65_531, 131_087], words: 3 });
+    expect(scannedStarts(text, 1, scanner)).toEqual({ starts: [0, 65_531, 131_087], words: 3 });
   });
 });
 
