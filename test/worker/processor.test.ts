@@ -544,6 +544,10 @@ describe('a group job', () => {
 });
 
 describe('what a claim records', () => {
+  /** A version and its document as a claim that marked them leaves them, and as one that did not. */
+  const MARKED = { version: 'processing', document: 'processing', attempts: 1, started: true };
+  const UNMARKED = { version: 'queued', document: 'queued', attempts: 0, started: false };
+
   const states = async (id: string) =>
     (
       await pool.query(
@@ -558,12 +562,7 @@ describe('what a claim records', () => {
     expect(await claimVersion(pool, { documentId: small, version: 1 }, INLINE_MAX_BYTES)).toMatchObject({
       marked: false,
     });
-    expect(await states(small)).toEqual({
-      version: 'queued',
-      document: 'queued',
-      attempts: 0,
-      started: false,
-    });
+    expect(await states(small)).toEqual(UNMARKED);
 
     const large = await insertUnqueued(numberedWords(20_000));
     expect(numberedWords(20_000).length).toBeGreaterThan(INLINE_MAX_BYTES);
@@ -571,12 +570,7 @@ describe('what a claim records', () => {
       marked: true,
       attempts: 1,
     });
-    expect(await states(large)).toEqual({
-      version: 'processing',
-      document: 'processing',
-      attempts: 1,
-      started: true,
-    });
+    expect(await states(large)).toEqual(MARKED);
   });
 
   it('claims several versions by one statement, in the order asked, marking only the large ones', async () => {
@@ -597,18 +591,8 @@ describe('what a claim records', () => {
       undefined,
     ]);
     expect(claims[2]?.rawContent?.toString()).toBe(numberedWords(1000));
-    expect(await states(large)).toEqual({
-      version: 'processing',
-      document: 'processing',
-      attempts: 1,
-      started: true,
-    });
-    expect(await states(small)).toEqual({
-      version: 'queued',
-      document: 'queued',
-      attempts: 0,
-      started: false,
-    });
+    expect(await states(large)).toEqual(MARKED);
+    expect(await states(small)).toEqual(UNMARKED);
   });
 
   it('keeps a cached plan for its claims rather than planning each anew', async () => {
