@@ -48,22 +48,29 @@ export async function claimVersion(
   ref: VersionRef,
   markAboveBytes: number,
 ): Promise<ClaimedVersion | undefined> {
-  return (await claimVersions(pool, [ref], markAboveBytes))[0];
+  return (await claimVersions(pool, [ref], { markAboveBytes }))[0];
 }
 
-/** claimVersion for several versions in one statement (a group job's): results in the order of `refs`. */
+/** Marks no version by its size (a version sent by URL is still marked). */
+export const MARK_NONE = 0x7fff_ffff;
+
+/**
+ * claimVersion for several versions in one statement (a group job's): results in the order of
+ * `refs`. Content comes with a version of at most `contentMaxBytes` (default
+ * CLAIM_CONTENT_MAX_BYTES). A claim that marks nothing only reads: it takes no row lock.
+ */
 export async function claimVersions(
   pool: Pool,
   refs: readonly VersionRef[],
-  markAboveBytes: number,
+  options: { markAboveBytes: number; contentMaxBytes?: number },
 ): Promise<(ClaimedVersion | undefined)[]> {
   if (refs.length === 0) return [];
   const { rows } = await pool.query<ClaimedVersion & { position: number }>({
     name: `claim-versions-${refs.length}`,
     text: claimStatement(refs.length),
     values: [
-      markAboveBytes,
-      CLAIM_CONTENT_MAX_BYTES,
+      options.markAboveBytes,
+      Math.min(options.contentMaxBytes ?? CLAIM_CONTENT_MAX_BYTES, CLAIM_CONTENT_MAX_BYTES),
       ...refs.flatMap((ref) => [ref.documentId, ref.version]),
     ],
   });

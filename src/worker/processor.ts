@@ -25,6 +25,7 @@ import {
   completeRechunk,
   failVersion,
   findRechunkWork,
+  MARK_NONE,
   type VersionRef,
 } from '../store/versions.js';
 import {
@@ -150,10 +151,13 @@ async function prepareClaimed(
 }
 
 /**
- * A group's versions claimed by one statement, or undefined when it failed: each version then
- * claims itself, so a failure is its own, as in a job of its own.
+ * A group's versions read by one statement, marking none. A read takes no row lock, so a row held
+ * elsewhere holds up no other version, and no version is marked before its turn. A version over
+ * the inline limit comes without its content: it is claimed (and marked) alone when its turn
+ * comes. Undefined when the read failed: each version then claims itself, so a failure is its
+ * own, as in a job of its own.
  */
-async function claimTogether(
+async function readTogether(
   deps: ProcessorDeps,
   runs: readonly VersionRun[],
 ): Promise<(ClaimedVersion | undefined)[] | undefined> {
@@ -161,12 +165,12 @@ async function claimTogether(
     return await claimVersions(
       deps.pool,
       runs.map((run) => run.ref),
-      INLINE_MAX_BYTES,
+      { markAboveBytes: MARK_NONE, contentMaxBytes: INLINE_MAX_BYTES },
     );
   } catch (error) {
     deps.logger.warn(
       { err: error, versions: runs.length },
-      'claiming a group of versions failed; claiming each',
+      'reading a group of versions failed; claiming each',
     );
     return undefined;
   }
@@ -330,9 +334,10 @@ export async function rechunkVersion(
 const GROUP_STORE_MAX_CHARS = 1 << 20;
 
 /**
- * Processes the versions of a group job: claims them by one statement (their contents, at most
- * 16 of 256 KB, held at once), runs their pipelines one after another, and stores them together:
- * one transaction (one commit) for the lot, or for each GROUP_STORE_MAX_CHARS of them. A version
+ * Processes the versions of a group job: reads them by one statement (readTogether; their
+ * contents, at most 16 of 64 KB, held at once), runs their pipelines one after another, and
+ * stores them together: one transaction (one commit) for the lot, or for each
+ * GROUP_STORE_MAX_CHARS of them. A version
  * that fails for good is recorded as failed, as in its own job; one that fails for a passing
  * reason is handed to a job of its own (with the usual retries and backoff) rather than retrying
  * the group. When the shared transaction fails, its versions are stored one by one, so one bad
@@ -367,16 +372,19 @@ export async function processVersions(
     readyChars = 0;
     await storeTogether(deps, group, settle);
   };
-  // All claimed in one round trip (a version's processing time now includes its elders' pipelines).
+  // All read in one round trip (a version's processing time now includes its elders' pipelines).
   const runs = versions.map((payload) => startRun(deps, payload, attempt));
-  const claims = await claimTogether(deps, runs);
+  const reads = await readTogether(deps, runs);
   for (const [index, payload] of versions.entries()) {
     const run = runs[index] as VersionRun;
     let outcome: ContentOutcome;
     try {
-      const claimed = claims?.[index];
-      if (claims) claims[index] = undefined; // its content need not outlive its pipeline
-      outcome = claims ? await prepareClaimed(deps, run, claimed) : await prepareVersion(deps, run);
+      const read = reads?.[index];
+      if (reads) reads[index] = undefined; // its content need not outlive its pipeline
+      outcome =
+        reads && (read === undefined || read.bytes <= INLINE_MAX_BYTES)
+          ? await prepareClaimed(deps, run, read)
+          : await prepareVersion(deps, run);
     } catch (thrown) {
       await settle(payload, failRun(deps, run, thrown));
       continue;

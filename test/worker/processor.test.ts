@@ -12,6 +12,7 @@ import {
   CLAIM_CONTENT_MAX_BYTES,
   claimVersion,
   claimVersions,
+  MARK_NONE,
   readRawContent,
 } from '../../src/store/versions.js';
 import { processVersion, processVersions } from '../../src/worker/processor.js';
@@ -425,7 +426,7 @@ describe('a group job', () => {
     return { claims, pool: counting };
   };
 
-  it("claims a group's versions by one statement", async () => {
+  it("reads a group's versions by one statement", async () => {
     const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued(numberedWords(40))];
     const counted = countingClaims(() => false);
     expect(await processGroup(ids, { ...deps(), pool: counted.pool })).toBe('completed');
@@ -433,7 +434,35 @@ describe('a group job', () => {
     expect((await outcomesOf(ids)).map((o) => o.status)).toEqual(['completed', 'completed']);
   });
 
-  it('claims each version alone when the group claim fails, and still completes them', async () => {
+  it("claims a group's large version alone, marking it, when its turn comes", async () => {
+    const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued(numberedWords(20_000))];
+    const counted = countingClaims(() => false);
+    expect(await processGroup(ids, { ...deps(), pool: counted.pool })).toBe('completed');
+    expect(counted.claims).toEqual([2, 1]);
+    const { rows } = await pool.query(
+      'SELECT attempts FROM document_versions WHERE document_id = ANY($1::uuid[]) ORDER BY bytes',
+      [ids],
+    );
+    // The small one's attempt is recorded at completion; the large one's by its marking claim.
+    expect(rows.map((row) => row.attempts)).toEqual([1, 1]);
+    expect((await outcomesOf(ids)).map((o) => o.status)).toEqual(['completed', 'completed']);
+  });
+
+  it("reads a group's versions without waiting for a row another transaction holds", async () => {
+    const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued(numberedWords(20_000))];
+    const refs = ids.map((documentId) => ({ documentId, version: 1 }));
+    // Statements time out after 200 ms on the faulty pool: a read that waited for the lock would fail.
+    // The large one is held: a claim that marked it would wait for it.
+    const reads = await withVersionHeld(ids[1] as string, (faultyPool) =>
+      claimVersions(faultyPool, refs, { markAboveBytes: MARK_NONE, contentMaxBytes: INLINE_MAX_BYTES }),
+    );
+    expect(reads.map((read) => read && [read.marked, read.rawContent === null])).toEqual([
+      [false, false],
+      [false, true],
+    ]);
+  });
+
+  it('claims each version alone when the group read fails, and still completes them', async () => {
     const ids = [await insertUnqueued(numberedWords(30)), await insertUnqueued(numberedWords(40))];
     const counted = countingClaims((versions) => versions > 1);
     expect(await processGroup(ids, { ...deps(), pool: counted.pool })).toBe('completed');
@@ -582,7 +611,7 @@ describe('what a claim records', () => {
     const claims = await claimVersions(
       pool,
       [large, missing, small, done].map((documentId) => ({ documentId, version: 1 })),
-      INLINE_MAX_BYTES,
+      { markAboveBytes: INLINE_MAX_BYTES },
     );
     expect(claims.map((claim) => claim && [claim.bytes, claim.marked, claim.attempts])).toEqual([
       [numberedWords(20_000).length, true, 1],
@@ -605,7 +634,7 @@ describe('what a claim records', () => {
       const ids = await Promise.all([1, 2, 3].map(() => insertUnqueued(numberedWords(10))));
       for (let round = 0; round < 10; round++) {
         const refs = ids.map((documentId) => ({ documentId, version: 1 }));
-        await claimVersions(single, refs, INLINE_MAX_BYTES);
+        await claimVersions(single, refs, { markAboveBytes: INLINE_MAX_BYTES });
         await claimVersion(
           single,
           refs[round % 3] as { documentId: string; version: number },
