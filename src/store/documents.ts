@@ -1,6 +1,6 @@
 import type { ChunkingSettings } from '../pipeline/chunk/settings.js';
 import { inTransaction, type Pool, type PoolClient } from './pool.js';
-import { COPY_CONTENT_MIN_BYTES, copyVersionRow } from './version-copy.js';
+import { COPY_CONTENT_MIN_BYTES, copyVersionRow, insertVersionRow } from './version-rows.js';
 
 /** A pool or a client inside a transaction. */
 type Queryable = Pool | PoolClient;
@@ -273,26 +273,7 @@ export async function addDocumentVersion(pool: Pool, document: NewDocument): Pro
           };
         }
         const version = existing.latestVersion + 1;
-        if (document.content.length >= COPY_CONTENT_MIN_BYTES) {
-          await copyVersionRow(client, { ...document, documentId: existing.id, version });
-        } else {
-          await client.query(
-            `INSERT INTO document_versions (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content,
-                                          chunking, status, request_id, filename)
-           VALUES ($1, $2, $3, $4::bytea, $5, octet_length($6::bytea), $6::bytea, $7::jsonb, 'queued', $8, $9)`,
-            [
-              existing.id,
-              version,
-              document.tenantId,
-              document.contentHash,
-              document.contentType,
-              document.content,
-              JSON.stringify(document.chunking),
-              document.requestId,
-              document.filename,
-            ],
-          );
-        }
+        await insertVersionRow(client, { ...document, documentId: existing.id, version });
         await client.query(
           `UPDATE documents SET latest_version = $2, content_hash = $3, metadata = $4::jsonb, status = 'queued',
                                 updated_at = now()

@@ -337,12 +337,12 @@ const GROUP_STORE_MAX_CHARS = 1 << 20;
  * Processes the versions of a group job: reads them by one statement (readTogether; their
  * contents, at most 16 of 64 KB, held at once), runs their pipelines one after another, and
  * stores them together: one transaction (one commit) for the lot, or for each
- * GROUP_STORE_MAX_CHARS of them. A version
- * that fails for good is recorded as failed, as in its own job; one that fails for a passing
- * reason is handed to a job of its own (with the usual retries and backoff) rather than retrying
- * the group. When the shared transaction fails, its versions are stored one by one, so one bad
- * version costs only itself. Only when the hand-off fails does the group job fail, to be retried
- * whole: versions it already completed are then skipped at their claim.
+ * GROUP_STORE_MAX_CHARS of them. A version that fails for good is recorded as failed, as in its
+ * own job; one that fails for a passing reason is handed to a job of its own (with the usual
+ * retries and backoff) rather than retrying the group. When the shared transaction fails, its
+ * versions are stored one by one, so one bad version costs only itself. Only when the hand-off
+ * fails does the group job fail, to be retried whole: versions it already completed are then
+ * skipped at their claim.
  */
 export async function processVersions(
   deps: ProcessorDeps,

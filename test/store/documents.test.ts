@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDocumentVersion, insertDocuments, type NewDocument } from '../../src/store/documents.js';
 import { createPool, type Pool } from '../../src/store/pool.js';
-import { COPY_CONTENT_MIN_BYTES } from '../../src/store/version-copy.js';
+import { COPY_CONTENT_MIN_BYTES } from '../../src/store/version-rows.js';
 import { createTestDatabase, newTestDocument, silentLogger } from '../helpers/context.js';
 
 let pool: Pool;

@@ -67,3 +67,30 @@ function int32(value: number): Buffer {
   bytes.writeInt32BE(value);
   return bytes;
 }
+
+/**
+ * Inserts a new version's row (its document exists): by COPY when its content is large
+ * (copyVersionRow), else by one statement. In the caller's transaction.
+ */
+export async function insertVersionRow(client: PoolClient, row: NewVersionRow): Promise<void> {
+  if (row.content.length >= COPY_CONTENT_MIN_BYTES) {
+    await copyVersionRow(client, row);
+    return;
+  }
+  await client.query(
+    `INSERT INTO document_versions (document_id, version, tenant_id, content_hash, content_type, bytes, raw_content,
+                                    chunking, status, request_id, filename)
+     VALUES ($1, $2, $3, $4::bytea, $5, octet_length($6::bytea), $6::bytea, $7::jsonb, 'queued', $8, $9)`,
+    [
+      row.documentId,
+      row.version,
+      row.tenantId,
+      row.contentHash,
+      row.contentType,
+      row.content,
+      JSON.stringify(row.chunking),
+      row.requestId,
+      row.filename,
+    ],
+  );
+}
