@@ -5,11 +5,11 @@ import { rawOptions } from './raw-options.js';
 const given = rawOptions;
 
 describe('resolveOptions', () => {
-  it('runs single with 2,000 documents against a private up stack by default', () => {
+  it('runs single with 8,000 documents against a private up stack by default', () => {
     const options = resolveOptions(given({}), {});
     expect(options).toMatchObject({
       scenario: 'single',
-      docs: 2000,
+      docs: 8000,
       concurrency: 20,
       target: 'up',
       warmupDocs: 200,

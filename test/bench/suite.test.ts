@@ -22,7 +22,7 @@ describe('suiteSteps', () => {
       'sustained 1,000/s',
     ]);
     const byLabel = new Map(steps.map((step) => [step.label, step.options]));
-    expect(byLabel.get('single')).toMatchObject({ scenario: 'single', docs: 2000, concurrency: 20 });
+    expect(byLabel.get('single')).toMatchObject({ scenario: 'single', docs: 8000, concurrency: 20 });
     expect(byLabel.get('batch')).toMatchObject({ docs: 20_000, batchSize: 100, holdWorkers: false });
     expect(byLabel.get('batch, intake alone')).toMatchObject({
       docs: 20_000,
