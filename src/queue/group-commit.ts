@@ -7,7 +7,13 @@ export interface GroupCommitOptions {
   maxDocuments?: number;
   /** Most content bytes committed by one statement. Default 4 MiB */
   maxBytes?: number;
-  /** Most commits in flight at once (each on its own connection). Default 2 */
+  /**
+   * Most commits in flight at once (each on its own connection). Default 1: documents that
+   * arrive during a commit wait for it and go in the next, so groups grow with the load. With 2,
+   * groups were about half as large, and every commit and group job costs the same whatever its
+   * size: at 1,000 docs/s offered, 2 in flight cost 2.09-2.27 CPU ms a document against 1.93-2.01,
+   * and POST p99 at 500/s was 46-69 ms against 27-36.
+   */
   maxInFlight?: number;
 }
 
@@ -46,7 +52,7 @@ export class GroupCommit {
   ) {
     this.maxDocuments = options.maxDocuments ?? 256;
     this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
-    this.maxInFlight = options.maxInFlight ?? 2;
+    this.maxInFlight = options.maxInFlight ?? 1;
   }
 
   /** Commits the document (with others arriving meanwhile) and enqueues its job. */

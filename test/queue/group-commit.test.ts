@@ -40,7 +40,8 @@ function watchedGroupCommit(
 describe('group commit', () => {
   it('commits concurrent documents in groups, each answered with its own outcome, jobs enqueued', async () => {
     const statements: string[] = [];
-    const commit = watchedGroupCommit({ maxInFlight: 1 }, (args) =>
+    // The defaults: one commit in flight.
+    const commit = watchedGroupCommit({}, (args) =>
       statements.push(String(args[0]).slice(0, 40)),
     );
     const documents = Array.from({ length: 50 }, (_, i) => document(`text ${i} ünïcode`));
@@ -77,6 +78,16 @@ describe('group commit', () => {
         if (jobOf.has(v.documentId)) expect(jobOf.get(v.documentId)).toBe(job.id);
     }
     expect([...jobOf.values()].filter((job) => job === null)).toHaveLength(2);
+  });
+
+  it('starts a second commit while one is in flight when allowed two', async () => {
+    const statements: string[] = [];
+    const commit = watchedGroupCommit({ maxInFlight: 2 }, (args) => statements.push(String(args[0])));
+    const documents = Array.from({ length: 20 }, (_, i) => document(`two in flight ${i}`));
+    const outcomes = await Promise.all(documents.map((d) => commit.submit(d)));
+    expect(outcomes.map((o) => o.id)).toEqual(documents.map((d) => d.id));
+    // The first two go alone, one on each slot; the other 18 wait and go together.
+    expect(statements).toHaveLength(3);
   });
 
   it('retries a group the database refuses one by one, so only the bad document fails', async () => {
