@@ -41,9 +41,7 @@ describe('group commit', () => {
   it('commits concurrent documents in groups, each answered with its own outcome, jobs enqueued', async () => {
     const statements: string[] = [];
     // The defaults: one commit in flight.
-    const commit = watchedGroupCommit({}, (args) =>
-      statements.push(String(args[0]).slice(0, 40)),
-    );
+    const commit = watchedGroupCommit({}, (args) => statements.push(String(args[0]).slice(0, 40)));
     const documents = Array.from({ length: 50 }, (_, i) => document(`text ${i} ünïcode`));
     const outcomes = await Promise.all(documents.map((d) => commit.submit(d)));
     expect(outcomes.map((o) => o.id)).toEqual(documents.map((d) => d.id));
