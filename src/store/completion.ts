@@ -31,7 +31,8 @@ export interface CompletedVersion {
 }
 
 /*
- * The parts of a completion. Parameters: $1 document, $2 version, $3-$11 the version's columns
+ * The parts of a completion (completeRowsStatement repeats them for a group's rows: keep them
+ * alike). Parameters: $1 document, $2 version, $3-$11 the version's columns
  * (see versionValues), $6 its chunk count. `extractedText` is the SQL of the text: $3 but in
  * completeStreamedVersion.
  */
@@ -190,7 +191,8 @@ const completeRowsStatements = new Map<number, string>();
 /**
  * The statement that completes `count` version rows (see completeRowsClearingChunks), from a
  * VALUES list rather than arrays, so that Postgres keeps one generic plan per count (with arrays
- * it planned every claim anew: see claimVersions).
+ * it planned every claim anew: see claimVersions). Its parts are completeVersionRow and
+ * settleCompletion for many rows at once: a change to one must be made to the other.
  */
 function completeRowsStatement(count: number): string {
   let text = completeRowsStatements.get(count);

@@ -121,23 +121,33 @@ describe('completeVersions', () => {
     const stray = await insertUnqueuedDocument(pool, numberedWords(700));
     const done = await insertUnqueuedDocument(pool, 'completed by another delivery');
     const deadLettered = await insertUnqueuedDocument(pool, numberedWords(20));
-    // A chunk the version should not have (as after a status reset by hand) must go.
-    await pool.query(
-      `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
-                           end_offset, word_count, token_count)
-       VALUES ($1, 1, 'default', 'x', 7, 'stray', 0, 5, 1, 1)`,
-      [stray],
-    );
+    const insertChunk = (documentId: string, index: number) =>
+      pool.query(
+        `INSERT INTO chunks (document_id, version, tenant_id, settings_hash, chunk_index, text, start_offset,
+                             end_offset, word_count, token_count)
+         VALUES ($1, 1, 'default', 'x', $2, 'old', 0, 3, 1, 1)`,
+        [documentId, index],
+      );
+    const insertDeadLetter = (documentId: string) =>
+      pool.query(
+        `INSERT INTO dlq_items (document_id, version, error_code, error_message, payload, status)
+         VALUES ($1, 1, 'timeout', 'passing', '{}', 'retrying')`,
+        [documentId],
+      );
+    // Chunks the version should not have (as after a status reset by hand) must go, those under
+    // its new count (the COPY would collide with them) and above it.
+    await insertChunk(stray, 0);
+    await insertChunk(stray, 7);
+    // The first completion's chunks, dead letter and document stay as they are.
     await pool.query(
       `UPDATE document_versions SET status = 'completed', chunk_count = 9, extracted_text = 'first'
        WHERE document_id = $1`,
       [done],
     );
-    await pool.query(
-      `INSERT INTO dlq_items (document_id, version, error_code, error_message, payload, status)
-       VALUES ($1, 1, 'timeout', 'passing', '{}', 'retrying')`,
-      [deadLettered],
-    );
+    await insertChunk(done, 0);
+    await insertChunk(done, 1);
+    await insertDeadLetter(done);
+    await insertDeadLetter(deadLettered);
 
     const completed = await completeVersions(pool, [
       { ref: versionOne(stray), result: completionOf(numberedWords(700)) },
@@ -156,7 +166,10 @@ describe('completeVersions', () => {
     expect(byId.get(stray)).toMatchObject({ status: 'completed', chunks: 2, attempts: 1 });
     expect(byId.get(done)).toMatchObject({ status: 'completed', chunks: 9, text: 'first' });
     expect(byId.get(deadLettered)).toMatchObject({ status: 'completed', chunks: 1, text: numberedWords(20) });
-    expect(await chunkIndexes(done)).toEqual([]);
+    expect(await chunkIndexes(done)).toEqual([0, 1]);
+    expect(await documentState(done)).toEqual({ status: 'queued', current: null });
+    const { rows: kept } = await pool.query('SELECT status FROM dlq_items WHERE document_id = $1', [done]);
+    expect(kept).toEqual([{ status: 'retrying' }]);
     for (const id of [stray, deadLettered])
       expect(await documentState(id)).toEqual({ status: 'completed', current: 1 });
     const { rows: letters } = await pool.query('SELECT status FROM dlq_items WHERE document_id = $1', [
