@@ -16,8 +16,11 @@ export interface PoolOptions {
 }
 
 /**
- * A pg pool whose idle-client errors are logged instead of crashing the process: a Postgres
- * restart must cost failed queries, never the node.
+ * A pg pool whose client errors are logged instead of crashing the process: a Postgres restart
+ * must cost failed queries, never the node. pg-pool listens for errors on idle clients only; a
+ * client checked out between two statements (inside a transaction, say) emits its connection's
+ * error with no listener, which throws. So every client gets a listener of its own when it
+ * connects; the next query on it fails, its caller handles that, and pg-pool discards it.
  *
  * The statements run once or more per document (insert, claim, complete, fail, samples) are
  * named, so each connection parses them once and Postgres settles on a generic plan: planning
@@ -35,6 +38,9 @@ export function createPool(options: PoolOptions, logger: Logger): Pool {
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', (error) => logger.warn({ err: error }, 'idle postgres client failed'));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.debug({ err: error }, 'postgres connection failed'));
+  });
   return pool;
 }
 
