@@ -5,6 +5,7 @@ import { type Chunk, type ChunkingSettings, settingsHash } from '../pipeline/chu
 import type { ExtractedText } from '../pipeline/extract/types.js';
 import type { TextWindow } from '../pipeline/stream-text.js';
 import { chunkArrays, chunkRowsSql } from './chunks.js';
+import { statementPerCount } from './per-count.js';
 import { inTransaction, type Pool, type PoolClient } from './pool.js';
 import { storable } from './storable.js';
 import type { VersionRef } from './versions.js';
@@ -142,25 +143,21 @@ export async function completeVersions(
     pool,
     async (client) => {
       const completed: boolean[] = versions.map(() => false);
-      const rows: number[] = [];
+      const together: { position: number; ref: VersionRef; result: CompletedVersion }[] = [];
       for (const [position, { ref, result }] of versions.entries()) {
         if (chunkCharsOf(result) > CHUNK_BATCH_CHARS) {
           // processVersions never groups one this large (GROUP_STORE_MAX_CHARS is smaller); kept
           // so that any caller gets batches rather than one huge COPY.
           completed[position] = await completeInBatches(client, ref, result);
         } else {
-          rows.push(position);
+          together.push({ position, ref, result });
         }
       }
-      const tenants = await completeRowsClearingChunks(
-        client,
-        rows.map((position) => versions[position] as { ref: VersionRef; result: CompletedVersion }),
-      );
+      const tenants = await completeRowsClearingChunks(client, together);
       const copied: VersionChunks[] = [];
-      for (const [k, position] of rows.entries()) {
+      for (const [k, { position, ref, result }] of together.entries()) {
         const tenantId = tenants[k];
         if (tenantId === undefined) continue;
-        const { ref, result } = versions[position] as { ref: VersionRef; result: CompletedVersion };
         completed[position] = true;
         copied.push({ ref, tenantId, settingsHash: settingsHash(result.chunking), chunks: result.chunks });
       }
@@ -186,23 +183,18 @@ const ROW_VALUE_TYPES = [
   'int',
 ] as const;
 
-const completeRowsStatements = new Map<number, string>();
-
 /**
- * The statement that completes `count` version rows (see completeRowsClearingChunks), from a
- * VALUES list rather than arrays, so that Postgres keeps one generic plan per count (with arrays
- * it planned every claim anew: see claimVersions). Its parts are completeVersionRow and
- * settleCompletion for many rows at once: a change to one must be made to the other.
+ * The statement that completes `count` version rows (see completeRowsClearingChunks and
+ * statementPerCount). Its parts are completeVersionRow and settleCompletion for many rows at
+ * once: a change to one must be made to the other.
  */
-function completeRowsStatement(count: number): string {
-  let text = completeRowsStatements.get(count);
-  if (text !== undefined) return text;
+const completeRowsStatement = statementPerCount((count) => {
   const width = ROW_VALUE_TYPES.length;
   const rows = Array.from(
     { length: count },
     (_, k) => `(${ROW_VALUE_TYPES.map((type, i) => `$${k * width + i + 1}::${type}`).join(', ')}, ${k})`,
   );
-  text = `WITH v (document_id, version, extracted_text, extracted_structure, detected_type, chunk_count,
+  return `WITH v (document_id, version, extracted_text, extracted_structure, detected_type, chunk_count,
                   extracted_at, chunked_at, marked, processing_ms, deliveries, position) AS (
        VALUES ${rows.join(', ')}
      ), completed AS (
@@ -233,9 +225,7 @@ function completeRowsStatement(count: number): string {
        WHERE documents.id = c.document_id
      )
      SELECT position, tenant_id FROM completed`;
-  completeRowsStatements.set(count, text);
-  return text;
-}
+});
 
 /**
  * Versions' rows completed and their old chunks (if any) deleted, in one statement, with what

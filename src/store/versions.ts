@@ -3,6 +3,7 @@ import { type Chunk, type ChunkingSettings, settingsHash } from '../pipeline/chu
 import type { ExtractedText } from '../pipeline/extract/types.js';
 import { replaceVersionChunks } from './chunks.js';
 import type { DocumentStatus } from './documents.js';
+import { statementPerCount } from './per-count.js';
 import { inTransaction, type Pool } from './pool.js';
 
 export interface VersionRef {
@@ -79,19 +80,10 @@ export async function claimVersions(
   return claimed;
 }
 
-const claimStatements = new Map<number, string>();
-
-/**
- * The claim of `count` versions. The versions come as a VALUES list rather than arrays: with
- * arrays, Postgres' plan cache cannot tell how many rows a generic plan will see, so it planned
- * every claim anew (measured: ~250 us of planning a claim, and Postgres' CPU per document went
- * from 0.94-0.99 to 1.62-1.75 ms). A statement per count keeps one cached plan each.
- */
-function claimStatement(count: number): string {
-  let text = claimStatements.get(count);
-  if (text !== undefined) return text;
+/** The claim of `count` versions (see statementPerCount). */
+const claimStatement = statementPerCount((count) => {
   const refs = Array.from({ length: count }, (_, k) => `($${2 * k + 3}::uuid, $${2 * k + 4}::int, ${k + 1})`);
-  text = `WITH refs (document_id, version, position) AS (
+  return `WITH refs (document_id, version, position) AS (
        VALUES ${refs.join(', ')}
      ), target AS (
        SELECT r.position, v.document_id, v.version, v.tenant_id, v.content_type, v.filename,
@@ -119,9 +111,7 @@ function claimStatement(count: number): string {
             c.version IS NOT NULL AS marked
      FROM target t LEFT JOIN claimed c ON c.document_id = t.document_id AND c.version = t.version
      WHERE NOT t.marks OR c.version IS NOT NULL`;
-  claimStatements.set(count, text);
-  return text;
-}
+});
 
 /**
  * Content larger than this does not come with its claim (in hex text, it costs three times its

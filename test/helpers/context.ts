@@ -36,6 +36,14 @@ export async function createTestDatabase(): Promise<string> {
   return adminUrl(name);
 }
 
+/** A quiet pool on `connectionString` (by default a fresh test database), for store-level tests. */
+export async function createTestPool(connectionString?: string, max = 2): Promise<Pool> {
+  return createPool(
+    { connectionString: connectionString ?? (await createTestDatabase()), max, applicationName: 'test' },
+    silentLogger,
+  );
+}
+
 /** An empty database, not migrated: for testing migrations themselves. */
 export async function createEmptyDatabase(): Promise<string> {
   const name = uniqueName('empty');

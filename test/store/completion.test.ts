@@ -1,20 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChunkingSettings, chunkText } from '../../src/pipeline/chunk/index.js';
 import { type CompletedVersion, completeVersions } from '../../src/store/completion.js';
-import { createPool, type Pool } from '../../src/store/pool.js';
+import type { Pool } from '../../src/store/pool.js';
 import type { VersionRef } from '../../src/store/versions.js';
 import {
   createTestDatabase,
+  createTestPool,
   insertUnqueuedDocument,
   numberedWords,
-  silentLogger,
 } from '../helpers/context.js';
 
 let databaseUrl: string;
 let pool: Pool;
 beforeAll(async () => {
   databaseUrl = await createTestDatabase();
-  pool = createPool({ connectionString: databaseUrl, max: 2, applicationName: 'test' }, silentLogger);
+  pool = await createTestPool(databaseUrl);
 });
 afterAll(async () => {
   await pool?.end();
@@ -72,10 +72,7 @@ async function chunkIndexes(id: string, version = 1): Promise<number[]> {
 describe('completeVersions', () => {
   it("completes a group's version rows by one statement, with a cached plan for each group size", async () => {
     // One connection, so every group runs on the same prepared statements.
-    const single = createPool(
-      { connectionString: databaseUrl, max: 1, applicationName: 'test' },
-      silentLogger,
-    );
+    const single = await createTestPool(databaseUrl, 1);
     const statements: string[] = [];
     const connect = single.connect.bind(single);
     const watched = new WeakSet<object>();

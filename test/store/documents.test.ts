@@ -1,15 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDocumentVersion, insertDocuments, type NewDocument } from '../../src/store/documents.js';
-import { createPool, type Pool } from '../../src/store/pool.js';
+import type { Pool } from '../../src/store/pool.js';
 import { COPY_CONTENT_MIN_BYTES } from '../../src/store/version-rows.js';
-import { createTestDatabase, newTestDocument, silentLogger } from '../helpers/context.js';
+import { createTestPool, newTestDocument } from '../helpers/context.js';
 
 let pool: Pool;
 beforeAll(async () => {
-  pool = createPool(
-    { connectionString: await createTestDatabase(), max: 2, applicationName: 'test' },
-    silentLogger,
-  );
+  pool = await createTestPool();
 });
 afterAll(async () => {
   await pool?.end();

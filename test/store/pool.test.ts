@@ -1,14 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPool, type Pool } from '../../src/store/pool.js';
-import { createTestDatabase, silentLogger } from '../helpers/context.js';
+import type { Pool } from '../../src/store/pool.js';
+import { createTestPool } from '../helpers/context.js';
 
 let pool: Pool;
 beforeAll(async () => {
-  pool = createPool(
-    { connectionString: await createTestDatabase(), max: 2, applicationName: 'test' },
-    silentLogger,
-  );
+  pool = await createTestPool();
 });
 afterAll(async () => {
   await pool?.end();
