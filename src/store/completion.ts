@@ -25,6 +25,8 @@ export interface CompletedVersion {
   processingMs: number;
   detectedType: string;
   extracted: ExtractedText;
+  /** The extracted text is the raw content as UTF-8: stored as text_is_raw, not again as text. */
+  textIsRaw?: boolean;
   chunking: ChunkingSettings;
   chunks: readonly Chunk[];
   extractedAt: Date;
@@ -35,10 +37,11 @@ export interface CompletedVersion {
  * The parts of a completion (completeRowsStatement repeats them for a group's rows: keep them
  * alike). Parameters: $1 document, $2 version, $3-$11 the version's columns
  * (see versionValues), $6 its chunk count. `extractedText` is the SQL of the text: $3 but in
- * completeStreamedVersion.
+ * completeStreamedVersion. $3 is NULL when the text is the raw content (textIsRaw).
  */
 const completeVersionRow = (extractedText = '$3') => `UPDATE document_versions
-       SET status = 'completed', extracted_text = ${extractedText}, extracted_structure = $4, detected_type = $5, chunk_count = $6,
+       SET status = 'completed', extracted_text = ${extractedText}, text_is_raw = $3::text IS NULL,
+           extracted_structure = $4, detected_type = $5, chunk_count = $6,
            extracted_at = $7, chunked_at = $8, completed_at = now(), updated_at = now(),
            error_code = NULL, error_message = NULL,
            attempts = CASE WHEN $9 THEN attempts ELSE attempts + $11 END,
@@ -83,7 +86,7 @@ function versionValues(
   return [
     ref.documentId,
     ref.version,
-    storable(text),
+    result.textIsRaw === true ? null : storable(text),
     JSON.stringify({ headings: headings.map((h) => ({ ...h, title: storable(h.title) })), pages }),
     result.detectedType,
     chunkCount,
@@ -199,7 +202,8 @@ const completeRowsStatement = statementPerCount((count) => {
        VALUES ${rows.join(', ')}
      ), completed AS (
        UPDATE document_versions d
-       SET status = 'completed', extracted_text = v.extracted_text, extracted_structure = v.extracted_structure,
+       SET status = 'completed', extracted_text = v.extracted_text, text_is_raw = v.extracted_text IS NULL,
+           extracted_structure = v.extracted_structure,
            detected_type = v.detected_type, chunk_count = v.chunk_count, extracted_at = v.extracted_at,
            chunked_at = v.chunked_at, completed_at = now(), updated_at = now(), error_code = NULL, error_message = NULL,
            attempts = CASE WHEN v.marked THEN d.attempts ELSE d.attempts + v.deliveries END,

@@ -324,6 +324,13 @@ export interface RechunkWork {
   settings: ChunkingSettings;
 }
 
+/**
+ * The SQL of a completed version's extracted text, `row` naming its document_versions row: the
+ * raw content itself when that is the text (text_is_raw, see migration 011).
+ */
+export const versionTextSql = (row: string) =>
+  `CASE WHEN ${row}.text_is_raw THEN convert_from(${row}.raw_content, 'UTF8') ELSE ${row}.extracted_text END`;
+
 /** The stored text and structure of a version with a pending re-chunk, or undefined if none is pending. */
 export async function findRechunkWork(pool: Pool, ref: VersionRef): Promise<RechunkWork | undefined> {
   const { rows } = await pool.query<{
@@ -332,7 +339,7 @@ export async function findRechunkWork(pool: Pool, ref: VersionRef): Promise<Rech
     structure: { headings: ExtractedText['headings']; pages: ExtractedText['pages'] } | null;
     settings: ChunkingSettings;
   }>(
-    `SELECT tenant_id AS "tenantId", extracted_text AS text, extracted_structure AS structure,
+    `SELECT tenant_id AS "tenantId", ${versionTextSql('document_versions')} AS text, extracted_structure AS structure,
             rechunk_settings AS settings
      FROM document_versions
      WHERE document_id = $1 AND version = $2 AND status = 'completed' AND rechunk_settings IS NOT NULL`,

@@ -171,7 +171,7 @@ async function runPipeline(
 ): Promise<ReadyVersion> {
   const bytes = content.bytes.length;
   // The bytes are not needed here again: moved, not copied, to the thread.
-  const { detectedType, extracted, chunks, timings } = await deps.pipeline.run(
+  const { detectedType, extracted, textIsBytes, chunks, timings } = await deps.pipeline.run(
     {
       bytes: content.bytes,
       declaredType: content.contentType,
@@ -188,6 +188,7 @@ async function runPipeline(
     processingMs: performance.now() - context.started,
     detectedType,
     extracted,
+    textIsRaw: textIsBytes,
     chunking,
     chunks,
     extractedAt: new Date(Date.now() - timings.chunkMs),

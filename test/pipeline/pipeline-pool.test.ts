@@ -26,6 +26,35 @@ function input(text: string, overrides: Partial<PipelineInput> = {}): PipelineIn
   };
 }
 
+describe('the extracted text, against the bytes', () => {
+  it('is marked as the bytes themselves only when it is exactly their UTF-8', async () => {
+    const same = async (bytes: Buffer, declaredType = 'text/plain') =>
+      (await processDocument({ ...input(''), bytes, declaredType })).textIsBytes;
+    expect(await same(Buffer.from('plain words, Grüße, 中文 and 😀 too\n'))).toBe(true);
+    expect(await same(Buffer.from('# Title\n\nsome words'), 'text/markdown')).toBe(true);
+    // Decoding changed something: line ends, a byte order mark, NUL bytes, another encoding.
+    expect(await same(Buffer.from('two\r\nlines'))).toBe(false);
+    expect(await same(Buffer.from('\ufeffwith a BOM'))).toBe(false);
+    expect(await same(Buffer.from('a\u0000b words'))).toBe(false);
+    expect(await same(Buffer.from('caf\u00e9 au lait, d\u00e9j\u00e0 vu', 'latin1'))).toBe(false);
+    // Markup: the text is not the bytes.
+    expect(await same(Buffer.from('<p>some <b>words</b></p>'), 'text/html')).toBe(false);
+    // A re-chunk extracts nothing.
+    const rechunk = await processDocument({
+      ...input('kept words'),
+      extracted: { text: 'kept words', headings: [], pages: [] },
+    });
+    expect(rechunk.textIsBytes).toBe(false);
+  });
+
+  it('keeps its mark through a pipeline thread', async () => {
+    const text = numberedWords(20_000); // over the inline limit
+    const threads = pool();
+    expect((await threads.run(input(text), { moveBytes: true })).textIsBytes).toBe(true);
+    expect(threads.threadTasks).toBe(1);
+  });
+});
+
 describe('PipelinePool', () => {
   it('gives the same result as running the pipeline in place', async () => {
     const text = numberedWords(1200);

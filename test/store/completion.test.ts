@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChunkingSettings, chunkText } from '../../src/pipeline/chunk/index.js';
-import { type CompletedVersion, completeVersions } from '../../src/store/completion.js';
+import { type CompletedVersion, completeVersion, completeVersions } from '../../src/store/completion.js';
 import type { Pool } from '../../src/store/pool.js';
-import type { VersionRef } from '../../src/store/versions.js';
+import { type VersionRef, versionTextSql } from '../../src/store/versions.js';
 import {
   createTestDatabase,
   createTestPool,
@@ -192,5 +192,40 @@ describe('completeVersions', () => {
     expect(await chunkIndexes(both, 2)).toEqual([0]);
     // Version 2 is still to come: the document is not completed, but version 1's chunks are served.
     expect(await documentState(olderOnly)).toEqual({ status: 'queued', current: 1 });
+  });
+});
+
+describe('a text that is its raw content', () => {
+  async function storedText(id: string) {
+    const { rows } = await pool.query(
+      `SELECT v.text_is_raw AS raw, v.extracted_text AS copy, ${versionTextSql('v')} AS text
+       FROM document_versions v WHERE document_id = $1`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  it('is stored once, as the raw content, by a group and by a version alone; other text as text', async () => {
+    const words = numberedWords(40);
+    const [grouped, groupedCopy, alone, aloneCopy] = await Promise.all(
+      [1, 2, 3, 4].map(() => insertUnqueuedDocument(pool, words)),
+    );
+    const raw = { ...completionOf(words), textIsRaw: true };
+    // Text that differs from the bytes (as extracted from markup, say) is stored as text.
+    const extracted = completionOf(`${words} as extracted`);
+    expect(
+      await completeVersions(pool, [
+        { ref: versionOne(grouped as string), result: raw },
+        { ref: versionOne(groupedCopy as string), result: extracted },
+      ]),
+    ).toEqual([true, true]);
+    expect(await completeVersion(pool, versionOne(alone as string), raw)).toBe(true);
+    expect(await completeVersion(pool, versionOne(aloneCopy as string), extracted)).toBe(true);
+    for (const id of [grouped, alone])
+      expect(await storedText(id as string)).toEqual({ raw: true, copy: null, text: words });
+    for (const id of [groupedCopy, aloneCopy]) {
+      const text = `${words} as extracted`;
+      expect(await storedText(id as string)).toEqual({ raw: false, copy: text, text });
+    }
   });
 });

@@ -180,6 +180,37 @@ describe('hostile documents', () => {
 });
 
 describe('re-chunking', () => {
+  it('re-chunks plain text from its raw content, which is its only stored copy', async () => {
+    const text = 'Grüße aus Köln, 中文 und mehr Wörter.\n'.repeat(40);
+    const id = await upload(Buffer.from(text), 'text/plain', 'greetings.txt', {
+      strategy: 'words',
+      size: 50,
+    });
+    await settled(id);
+    const stored = await app.db.query(
+      'SELECT text_is_raw, extracted_text IS NULL AS no_copy FROM document_versions WHERE document_id = $1',
+      [id],
+    );
+    expect(stored.rows[0]).toEqual({ text_is_raw: true, no_copy: true });
+    const response = await app.inject({
+      method: 'POST',
+      url: `/api/v1/documents/${id}/rechunk`,
+      payload: { chunking: { strategy: 'words', size: 7, overlap: 2 } },
+    });
+    expect(response.statusCode).toBe(202);
+    await eventually(async () => {
+      const { rows } = await app.db.query(
+        'SELECT rechunk_settings FROM document_versions WHERE document_id = $1',
+        [id],
+      );
+      return rows[0].rechunk_settings === null ? true : undefined;
+    });
+    const after: { text: string; start: number; end: number; wordCount: number }[] = await chunksOf(id);
+    expect(after.length).toBeGreaterThan(40);
+    for (const chunk of after) expect(chunk.text).toBe(text.slice(chunk.start, chunk.end));
+    expect(after.slice(0, -1).every((chunk) => chunk.wordCount === 7)).toBe(true);
+  });
+
   it('replaces a completed version’s chunks from its stored text, without extracting again', async () => {
     const id = await upload(readFixture('guide.md'), 'text/markdown', 'guide.md', {
       strategy: 'words',

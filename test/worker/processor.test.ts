@@ -14,6 +14,7 @@ import {
   claimVersions,
   MARK_NONE,
   readRawContent,
+  versionTextSql,
 } from '../../src/store/versions.js';
 import { processVersion, processVersions } from '../../src/worker/processor.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
@@ -150,10 +151,14 @@ describe('processing a document', () => {
     expect(chunks.map((c) => c.wordCount)).toEqual([500, 500, 100]);
     expect(chunks.every((c) => c.tokenCount > c.wordCount)).toBe(true);
 
-    const { rows } = await pool.query('SELECT extracted_text FROM document_versions WHERE document_id = $1', [
-      id,
-    ]);
-    for (const chunk of chunks) expect(rows[0].extracted_text.slice(chunk.start, chunk.end)).toBe(chunk.text);
+    // Plain UTF-8 text is its own extracted text: stored once, as the raw content.
+    const { rows } = await pool.query(
+      `SELECT v.extracted_text IS NULL AS no_copy, v.text_is_raw, ${versionTextSql('v')} AS text
+       FROM document_versions v WHERE document_id = $1`,
+      [id],
+    );
+    expect(rows[0]).toMatchObject({ no_copy: true, text_is_raw: true });
+    for (const chunk of chunks) expect(rows[0].text.slice(chunk.start, chunk.end)).toBe(chunk.text);
   });
 
   it('processes Markdown with its headings kept in the text', async () => {
