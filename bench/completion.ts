@@ -102,6 +102,21 @@ export class DatabaseTracker implements CompletionTracker {
     return withMissing(ids, rows);
   }
 
+  /** Where Postgres' write-ahead log is now, for walBytesSince. */
+  async walPosition(): Promise<string> {
+    const { rows } = await this.db.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    return (rows[0] as { lsn: string }).lsn;
+  }
+
+  /** Bytes of write-ahead log written since `position` (a walPosition), by everyone. */
+  async walBytesSince(position: string): Promise<number> {
+    const { rows } = await this.db.query<{ bytes: number }>(
+      'SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::float8 AS bytes',
+      [position],
+    );
+    return (rows[0] as { bytes: number }).bytes;
+  }
+
   /** Postgres version and the durability settings the numbers were measured with. */
   async describeServer(): Promise<string> {
     const { rows } = await this.db.query<{ version: string; fsync: string; synchronousCommit: string }>(

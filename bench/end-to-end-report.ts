@@ -85,6 +85,8 @@ export interface EndToEndMeasurement {
   cpuMsPerDoc: Record<string, number | null> | null;
   /** CPU ms over the window, per component and for the load generator; null with --url. */
   cpu: (CpuUsage & { loadGeneratorMsPerDoc: number | null }) | null;
+  /** Postgres write-ahead log written over the CPU window, KB per completed document; null with --url. */
+  walKbPerDoc: number | null;
   chunks: { total: number; expectedPerDocument: number; mismatched: number; rowsCounted: boolean } | null;
   errorKinds: { kind: string; count: number; sample: string }[];
   failureSamples: string[];
@@ -103,6 +105,8 @@ export interface AnalysisInput {
   /** pid -> role (api, worker, support, nginx) of the processes whose memory was sampled. */
   roles: ReadonlyMap<number, string>;
   cpu: CpuUsage | null;
+  /** Write-ahead log bytes over the same window as `cpu`; null when the database is not ours. */
+  walBytes: number | null;
   timedOut: boolean;
   /** Mixed formats: the format of each accepted document. */
   formatsById: ReadonlyMap<string, string> | undefined;
@@ -247,6 +251,8 @@ export function analyze(input: AnalysisInput): EndToEndMeasurement {
     processes: memory,
     cpuMsPerDoc,
     cpu,
+    walKbPerDoc:
+      input.walBytes === null || completed.length === 0 ? null : input.walBytes / 1024 / completed.length,
     chunks,
     errorKinds: [...load.errors].map(([kind, { count, sample }]) => ({ kind, count, sample })),
     failureSamples: [...new Set(failed.flatMap((outcome) => outcome.error ?? []))].slice(0, 5),
@@ -486,6 +492,12 @@ export function endToEndRows(result: EndToEndMeasurement): Row[] {
       measured:
         `${formatFigure(cpu.loadGeneratorMsPerDoc)} ms/doc (requests built before the clock); everything measured kept ` +
         `${formatFigure(busy / cpu.wallMs)} cores busy on average over ${formatFigure(cpu.wallMs / 1000)} s`,
+    });
+  }
+  if (result.walKbPerDoc !== null) {
+    rows.push({
+      figure: `Postgres WAL per document${settings.holdWorkers ? ' (intake)' : ''}`,
+      measured: `${formatFigure(result.walKbPerDoc)} KB (write-ahead log over the same window, checkpoints' page images included)`,
     });
   }
   return rows;

@@ -4,7 +4,7 @@
  * end-to-end throughput, latency, memory and CPU per component over that window.
  */
 import { randomBytes } from 'node:crypto';
-import { waitForCompletion } from './completion.js';
+import { DatabaseTracker, waitForCompletion } from './completion.js';
 import { CpuMeter } from './cpu.js';
 import { analyze, type EndToEndMeasurement, type EndToEndSettings } from './end-to-end-report.js';
 import { loadFixtures } from './fixtures.js';
@@ -140,6 +140,11 @@ export async function runEndToEnd(
           `${settings.concurrency} in flight, to ${target.url}\n`,
   );
 
+  // WAL is read where the CPU is: over the measured window, from the tracker's own connection.
+  const database = target.tracker instanceof DatabaseTracker ? target.tracker : undefined;
+  const walStart = await database?.walPosition();
+  const walSince = () =>
+    database && walStart !== undefined ? database.walBytesSince(walStart) : Promise.resolve(null);
   const sinceMs = Date.now();
   sampler?.start();
   meter?.start();
@@ -169,6 +174,7 @@ export async function runEndToEnd(
 
   // Held back, the workers are not among the measured processes: the CPU figures are the intake's.
   const intakeCpu = settings.holdWorkers ? meter?.stop() : undefined;
+  const intakeWal = settings.holdWorkers ? await walSince() : undefined;
   if (settings.holdWorkers) await target.startWorkers();
   const ids = load.accepted.map((document) => document.id);
   const waited = await waitForCompletion(target.tracker, ids, {
@@ -180,6 +186,7 @@ export async function runEndToEnd(
       progress(`completed ${completed}, failed ${failed} of ${ids.length}`),
   });
   const cpu = intakeCpu ?? meter?.stop() ?? null;
+  const walBytes = intakeWal !== undefined ? intakeWal : await walSince();
   const memory = sampler?.stop() ?? null;
   const outcomes = await target.tracker.outcomes(ids);
 
@@ -197,6 +204,7 @@ export async function runEndToEnd(
     memory,
     roles: new Map(processes.map((process) => [process.pid, process.role])),
     cpu,
+    walBytes,
     timedOut: waited.timedOut,
     formatsById,
   });

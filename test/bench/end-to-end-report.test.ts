@@ -84,6 +84,7 @@ function input(overrides: Partial<AnalysisInput> & Pick<AnalysisInput, 'load' | 
     memory: null,
     roles: new Map(),
     cpu: null,
+    walBytes: null,
     timedOut: false,
     formatsById: undefined,
     ...overrides,
@@ -94,6 +95,17 @@ const issueStatus = (rows: ReturnType<typeof endToEndRows>, figure: string) =>
   rows.find((row) => row.figure.startsWith(figure))?.issue?.status;
 
 describe('analyze and endToEndRows', () => {
+  it('gives the write-ahead log per completed document, and no row without it', () => {
+    const { load, outcomes } = run({ accepted: 2_000, finished: 1_600, seconds: 4, postMs: 20, e2eMs: 400 });
+    const result = analyze(input({ load, outcomes, walBytes: 1_600 * 12.5 * 1024 }));
+    expect(result.walKbPerDoc).toBeCloseTo(12.5, 6);
+    const row = endToEndRows(result).find((r) => r.figure.startsWith('Postgres WAL per document'));
+    expect(row?.measured).toMatch(/^12\.5 KB/);
+    const without = analyze(input({ load, outcomes }));
+    expect(without.walKbPerDoc).toBeNull();
+    expect(endToEndRows(without).some((r) => r.figure.startsWith('Postgres WAL'))).toBe(false);
+  });
+
   it('judges the latency targets at 500/s offered', () => {
     const { load, outcomes } = run({ accepted: 30_000, seconds: 60, postMs: 20, e2eMs: 400 });
     const result = analyze(input({ load, outcomes }));
