@@ -785,7 +785,7 @@ describe('what a claim records', () => {
       (
         await pool.query(
           `SELECT count(*)::int AS chunks, min(chunk_index) AS first, max(chunk_index) AS last,
-                  sum(word_count)::int AS words, bool_and(c.text = substr(v.extracted_text, start_offset + 1,
+                  sum(word_count)::int AS words, bool_and(c.text = substr(${versionTextSql('v')}, start_offset + 1,
                     end_offset - start_offset)) AS exact
            FROM chunks c JOIN document_versions v USING (document_id, version) WHERE document_id = $1`,
           [id],
