@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import { BINARY_COPY_TRAILER, BinaryCopyWriter } from './binary-copy.js';
 import type { PoolClient } from './pool.js';
 
 /** A new version's row, as the API stores it: queued, its content raw. */
@@ -23,11 +24,6 @@ const COPY_VERSION_ROW = `COPY document_versions (document_id, version, tenant_i
                                                    chunking, status, request_id, filename, raw_content)
                           FROM STDIN (FORMAT binary)`;
 
-/** PGCOPY's signature, then its flags and header extension length (both 0). */
-const COPY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
-/** The end of a binary COPY: a field count of -1. */
-const COPY_TRAILER = Buffer.from([0xff, 0xff]);
-
 /**
  * Inserts a version row by a binary COPY, its content written to the socket as it is. As a bind
  * parameter, pg copies a value twice on its way (into the parameters, then into the message), so a
@@ -35,37 +31,25 @@ const COPY_TRAILER = Buffer.from([0xff, 0xff]);
  * makes sure the row is new. Runs in the caller's transaction.
  */
 export async function copyVersionRow(client: PoolClient, row: NewVersionRow): Promise<void> {
-  const fields = [
-    Buffer.from(row.documentId.replaceAll('-', ''), 'hex'),
-    int32(row.version),
-    Buffer.from(row.tenantId),
-    row.contentHash,
-    Buffer.from(row.contentType),
-    int32(row.content.length),
-    // jsonb's binary form: a version byte (1), then the JSON text.
-    Buffer.concat([Buffer.from([1]), Buffer.from(JSON.stringify(row.chunking))]),
-    Buffer.from('queued'),
-    row.requestId === null ? null : Buffer.from(row.requestId),
-    row.filename === null ? null : Buffer.from(row.filename),
-  ];
-  const count = Buffer.alloc(2);
-  count.writeInt16BE(fields.length + 1);
-  const head: Buffer[] = [COPY_HEADER, count];
-  for (const field of fields) {
-    head.push(int32(field === null ? -1 : field.length));
-    if (field !== null) head.push(field);
+  const head = new BinaryCopyWriter(1024)
+    .row(11)
+    .uuid(row.documentId)
+    .int32(row.version)
+    .text(row.tenantId)
+    .bytes(row.contentHash)
+    .text(row.contentType)
+    .int32(row.content.length)
+    .jsonb(JSON.stringify(row.chunking))
+    .text('queued');
+  for (const value of [row.requestId, row.filename]) {
+    if (value === null) head.null();
+    else head.text(value);
   }
-  head.push(int32(row.content.length)); // the last field, raw_content, follows as it is
+  head.fieldLength(row.content.length); // the last field, raw_content, follows as it is
   await pipeline(
-    Readable.from([Buffer.concat(head), row.content, COPY_TRAILER]),
+    Readable.from([head.written(), row.content, BINARY_COPY_TRAILER]),
     client.query(copyFrom(COPY_VERSION_ROW)),
   );
-}
-
-function int32(value: number): Buffer {
-  const bytes = Buffer.alloc(4);
-  bytes.writeInt32BE(value);
-  return bytes;
 }
 
 /**
