@@ -42,10 +42,11 @@ export class BinaryCopyWriter {
   }
 
   text(value: string): this {
-    const size = Buffer.byteLength(value, 'utf8');
-    this.reserve(4 + size);
-    this.length = this.buffer.writeInt32BE(size, this.length);
-    this.length += this.buffer.write(value, this.length, size, 'utf8');
+    // A UTF-16 unit takes at most 3 bytes: write first, then the length in front (one pass).
+    this.reserve(4 + value.length * 3);
+    const size = this.buffer.write(value, this.length + 4, 'utf8');
+    this.buffer.writeInt32BE(size, this.length);
+    this.length += 4 + size;
     return this;
   }
 
@@ -59,11 +60,11 @@ export class BinaryCopyWriter {
 
   /** jsonb's binary form: a version byte (1), then the JSON text. */
   jsonb(json: string): this {
-    const size = Buffer.byteLength(json, 'utf8');
-    this.reserve(5 + size);
-    this.length = this.buffer.writeInt32BE(size + 1, this.length);
-    this.length = this.buffer.writeUInt8(1, this.length);
-    this.length += this.buffer.write(json, this.length, size, 'utf8');
+    this.reserve(5 + json.length * 3);
+    const size = this.buffer.write(json, this.length + 5, 'utf8');
+    this.buffer.writeInt32BE(size + 1, this.length);
+    this.buffer[this.length + 4] = 1;
+    this.length += 5 + size;
     return this;
   }
 

@@ -276,7 +276,8 @@ export async function copyChunks(client: PoolClient, versions: readonly VersionC
     for (const chunk of chunks) chars += chunk.text.length;
   }
   if (rows === 0) return;
-  const copy = new BinaryCopyWriter(chars + rows * 256);
+  // Room for the text in any script (3 bytes a UTF-16 unit at most), so the buffer never grows.
+  const copy = new BinaryCopyWriter(chars * 3 + rows * 256);
   for (const { ref, tenantId, settingsHash: hash, chunks } of versions) {
     for (const chunk of chunks) {
       copy
