@@ -40,6 +40,11 @@ export const configSchema = z.object({
   WORKER_METRICS_PORT: int(0, 65535).default(9464),
   /** pino level. Default info */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Under load, how long a single-document POST may wait for others to share its commit and
+   * group job, in ms (see GroupCommit); 0 turns it off. Default 5
+   */
+  GROUP_COMMIT_LINGER_MS: int(0, 1000).default(5),
   /** Postgres connections per process. Default 10 */
   PG_POOL_MAX: int(1, 1000).default(10),
   /** Prefix of every Redis key ingestd's queues use; lets several deployments share a Redis. Default ingestd */

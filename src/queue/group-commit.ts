@@ -15,9 +15,20 @@ export interface GroupCommitOptions {
    * and POST p99 at 500/s was 46-69 ms against 27-36.
    */
   maxInFlight?: number;
+  /**
+   * Under load (the last group had more than one document), how long the first document waiting
+   * for the next commit may wait for others to join it, in ms. Default 0: none (the API passes
+   * GROUP_COMMIT_LINGER_MS). At 1,000 docs/s offered, 5 ms made group jobs of ~10 versions
+   * instead of ~6 and cut the CPU a document costs from 1.80-1.88 to 1.49-1.68 ms.
+   */
+  lingerMs?: number;
+  /** Documents waiting that end a linger at once. Default 16, a group job's most versions. */
+  lingerDocuments?: number;
 }
 
 interface Waiting {
+  /** performance.now() when it arrived. */
+  arrived: number;
   document: NewDocument;
   resolve: (outcome: VersionOutcome) => void;
   reject: (error: unknown) => void;
@@ -26,9 +37,11 @@ interface Waiting {
 /**
  * Group commit for single-document requests: documents that arrive while earlier commits are in
  * flight are gathered and committed together, by one INSERT, one WAL flush and one queue round
- * trip, and each request is answered once its own row is durable. Self-clocking, with no timer:
- * with nothing in flight a document is committed at once (no added latency when the service is
- * quiet), and the busier it gets the larger the groups, which is when it pays.
+ * trip, and each request is answered once its own row is durable. Self-clocking: with nothing in
+ * flight a document is committed at once (no added latency when the service is quiet), and the
+ * busier it gets the larger the groups, which is when it pays. Under load a group may also linger
+ * (lingerMs) for more to join it: a faster commit would otherwise make smaller groups, and every
+ * group costs a statement, a commit, a queue round trip and a job whatever its size.
  *
  * Documents with an externalId may be new versions of earlier ones; they take the versioning
  * path one by one. So do large documents and uploads (not JSON text): grouped documents are the
@@ -45,6 +58,10 @@ export class GroupCommit {
   private readonly maxDocuments: number;
   private readonly maxBytes: number;
   private readonly maxInFlight: number;
+  private readonly lingerMs: number;
+  private readonly lingerDocuments: number;
+  private lastGroupSize = 0;
+  private lingering: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: HandoffDeps,
@@ -53,6 +70,8 @@ export class GroupCommit {
     this.maxDocuments = options.maxDocuments ?? 256;
     this.maxBytes = options.maxBytes ?? 4 * 1024 * 1024;
     this.maxInFlight = options.maxInFlight ?? 1;
+    this.lingerMs = options.lingerMs ?? 0;
+    this.lingerDocuments = options.lingerDocuments ?? 16;
   }
 
   /** Commits the document (with others arriving meanwhile) and enqueues its job. */
@@ -65,20 +84,36 @@ export class GroupCommit {
       return commitAndEnqueue(this.deps, [document]).then(([outcome]) => outcome as VersionOutcome);
     }
     return new Promise((resolve, reject) => {
-      this.waiting.push({ document, resolve, reject });
+      this.waiting.push({ arrived: performance.now(), document, resolve, reject });
       this.flush();
     });
   }
 
   private flush(): void {
     while (this.inFlight < this.maxInFlight && this.waiting.length > 0) {
+      if (this.linger()) return;
       const group = this.takeGroup();
+      this.lastGroupSize = group.length;
       this.inFlight++;
       this.commitGroup(group).finally(() => {
         this.inFlight--;
         this.flush();
       });
     }
+  }
+
+  /** Whether the waiting documents wait a little longer for company; if so, a timer ends the wait. */
+  private linger(): boolean {
+    if (this.lingerMs <= 0 || this.lastGroupSize <= 1 || this.waiting.length >= this.lingerDocuments) {
+      return false;
+    }
+    const left = (this.waiting[0] as Waiting).arrived + this.lingerMs - performance.now();
+    if (left <= 0) return false;
+    this.lingering ??= setTimeout(() => {
+      this.lingering = undefined;
+      this.flush();
+    }, Math.ceil(left));
+    return true;
   }
 
   private takeGroup(): Waiting[] {

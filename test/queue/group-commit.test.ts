@@ -88,6 +88,37 @@ describe('group commit', () => {
     expect(statements).toHaveLength(3);
   });
 
+  it('under load, lets a document wait up to lingerMs for others to share its commit', async () => {
+    const statements: string[] = [];
+    const lingerMs = 300;
+    const commit = watchedGroupCommit({ lingerMs, lingerDocuments: 4 }, (args) =>
+      statements.push(String(args[0])),
+    );
+    const timed = async (d: NewDocument) => {
+      const started = performance.now();
+      await commit.submit(d);
+      return performance.now() - started;
+    };
+    // Quiet: the last group had one document, so the next goes at once.
+    expect(await timed(document('quiet'))).toBeLessThan(lingerMs / 2);
+    // Busy: three at once make a group of two after the first...
+    await Promise.all(['a', 'b', 'c'].map((name) => commit.submit(document(`busy ${name}`))));
+    statements.length = 0;
+    // ...so a document now waits for company: a second one 50 ms later joins its commit.
+    const first = timed(document('waits'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = timed(document('joins'));
+    const [waited] = await Promise.all([first, second]);
+    expect(waited).toBeGreaterThanOrEqual(45);
+    expect(statements).toHaveLength(1);
+    // Alone, it waits lingerMs at most.
+    expect(await timed(document('alone'))).toBeLessThan(lingerMs + 200);
+    // lingerDocuments waiting end the wait at once.
+    await Promise.all(['d', 'e', 'f'].map((name) => commit.submit(document(`busy again ${name}`))));
+    const four = Array.from({ length: 4 }, (_, i) => timed(document(`four ${i}`)));
+    expect(Math.max(...(await Promise.all(four)))).toBeLessThan(lingerMs / 2);
+  });
+
   it('retries a group the database refuses one by one, so only the bad document fails', async () => {
     const commit = watchedGroupCommit({ maxInFlight: 1 });
     // jsonb cannot hold \u0000: Postgres refuses that row's data (22P05).

@@ -95,7 +95,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
     logger: app.log,
   };
   // Concurrent single-document POSTs share commits (see GroupCommit).
-  const groupCommit = new GroupCommit(handoff);
+  const groupCommit = new GroupCommit(handoff, { lingerMs: config.GROUP_COMMIT_LINGER_MS });
 
   // One endpoint, three ways in: JSON, a multipart upload, or a raw body of any other type. The
   // upload parsers live in their own context, so no other route accepts arbitrary bodies.
