@@ -108,7 +108,12 @@ export function scenarioDefaults(scenario: Scenario): { docs: number; concurrenc
 }
 
 export const DEFAULT_RATE = 500;
-export const SUITE_THROUGHPUT_RATE = 1000;
+/**
+ * `all`'s throughput step offers 1% over issue 7's 1,000/s: rates divide by first send -> last
+ * answer (or last completion), so a run offered exactly 1,000/s that keeps up measures 996-999/s,
+ * the last document's latency in the divisor, and could never meet ">= 1,000/s".
+ */
+export const SUITE_THROUGHPUT_RATE = 1010;
 export const DEFAULT_DURATION_SECONDS = 60;
 export const DEFAULT_WARMUP_DOCS = 200;
 export const DEFAULT_BATCH_SIZE = 100;
@@ -157,7 +162,7 @@ export function resolveOptions(
       `the ${chosen} scenario runs in-process or on a Postgres of its own: --url has no use`,
     );
   }
-  // all: --rate is the offered rate of its throughput step (issue 7's 1,000/s unless given).
+  // all: --rate is the offered rate of its throughput step (SUITE_THROUGHPUT_RATE unless given).
   const rate = raw.rate ?? (chosen === 'all' ? SUITE_THROUGHPUT_RATE : DEFAULT_RATE);
   const durationSeconds = raw.duration ?? DEFAULT_DURATION_SECONDS;
   const docs =
@@ -236,7 +241,7 @@ Scenarios:
   copy           chunk rows through ingestd's insert path vs a plain COPY of the same rows
   extraction     detection + extraction per format and chunking, in-process
   all            chunkers, copy, reference, single, batch, mixed-formats, memory, then sustained at 500/s and
-                 at --rate (default 1,000/s) for --duration: each on a fresh stack at its defaults, then one
+                 at --rate (default 1,010/s) for --duration: each on a fresh stack at its defaults, then one
                  table of every target beside the step that judges it
 
 Without --url the bench starts its own durable Postgres and Redis, one API process and --workers worker

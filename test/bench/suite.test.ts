@@ -7,7 +7,7 @@ import { rawOptions } from './raw-options.js';
 const raw = rawOptions();
 
 describe('suiteSteps', () => {
-  it('runs every target-judging scenario at its defaults, sustained at 500/s and at 1,000/s', () => {
+  it('runs every target-judging scenario at its defaults, sustained at 500/s and at 1,010/s', () => {
     const steps = suiteSteps(resolveOptions({ ...raw, scenario: 'all', duration: 60 }, {}));
     expect(steps.map((step) => step.label)).toEqual([
       'chunkers',
@@ -19,7 +19,7 @@ describe('suiteSteps', () => {
       'mixed-formats',
       'memory',
       'sustained 500/s',
-      'sustained 1,000/s',
+      'sustained 1,010/s',
     ]);
     const byLabel = new Map(steps.map((step) => [step.label, step.options]));
     expect(byLabel.get('single')).toMatchObject({ scenario: 'single', docs: 8000, concurrency: 20 });
@@ -31,7 +31,8 @@ describe('suiteSteps', () => {
     });
     expect(byLabel.get('memory')).toMatchObject({ docs: 1001, batchSize: 1000, concurrency: 2 });
     expect(byLabel.get('sustained 500/s')).toMatchObject({ rate: 500, docs: 30_000, concurrency: 256 });
-    expect(byLabel.get('sustained 1,000/s')).toMatchObject({ rate: 1000, docs: 60_000 });
+    // 1% over the target: a run that keeps up then measures over 1,000/s (see SUITE_THROUGHPUT_RATE).
+    expect(byLabel.get('sustained 1,010/s')).toMatchObject({ rate: 1010, docs: 60_600 });
   });
 
   it('offers --rate in the throughput step, and keeps the reference on one API process', () => {
