@@ -50,6 +50,9 @@ interface Waiting {
  * one document at a time, so only the bad one fails.
  */
 
+/** A busy group longer ago than this says nothing of the load now: the next document goes at once. */
+const LOAD_MEMORY_MS = 100;
+
 /** Documents above this size are committed on their own. */
 const GROUPED_DOCUMENT_MAX_BYTES = 256 * 1024;
 export class GroupCommit {
@@ -61,6 +64,8 @@ export class GroupCommit {
   private readonly lingerMs: number;
   private readonly lingerDocuments: number;
   private lastGroupSize = 0;
+  /** performance.now() when the last group was taken. */
+  private lastGroupAt = Number.NEGATIVE_INFINITY;
   private lingering: NodeJS.Timeout | undefined;
 
   constructor(
@@ -94,6 +99,7 @@ export class GroupCommit {
       if (this.linger()) return;
       const group = this.takeGroup();
       this.lastGroupSize = group.length;
+      this.lastGroupAt = performance.now();
       this.inFlight++;
       this.commitGroup(group).finally(() => {
         this.inFlight--;
@@ -102,12 +108,17 @@ export class GroupCommit {
     }
   }
 
-  /** Whether the waiting documents wait a little longer for company; if so, a timer ends the wait. */
+  /**
+   * Whether the waiting documents wait a little longer for company; if so, a timer ends the wait.
+   * Only under load: the last group held several documents and was taken within LOAD_MEMORY_MS.
+   */
   private linger(): boolean {
     if (this.lingerMs <= 0 || this.lastGroupSize <= 1 || this.waiting.length >= this.lingerDocuments) {
       return false;
     }
-    const left = (this.waiting[0] as Waiting).arrived + this.lingerMs - performance.now();
+    const now = performance.now();
+    if (now - this.lastGroupAt > LOAD_MEMORY_MS) return false;
+    const left = (this.waiting[0] as Waiting).arrived + this.lingerMs - now;
     if (left <= 0) return false;
     this.lingering ??= setTimeout(() => {
       this.lingering = undefined;

@@ -29,12 +29,15 @@ export class BinaryCopyWriter {
 
   uuid(id: string): this {
     this.reserve(20);
-    this.length = this.buffer.writeInt32BE(16, this.length);
-    this.length += this.buffer.write(id.replaceAll('-', ''), this.length, 16, 'hex');
+    const written = this.buffer.write(id.replaceAll('-', ''), this.length + 4, 16, 'hex');
+    // A short write would shift every field after it: refuse it here, not in Postgres.
+    if (written !== 16) throw new TypeError(`not a UUID: ${id}`);
+    this.length = this.buffer.writeInt32BE(16, this.length) + 16;
     return this;
   }
 
   int32(value: number): this {
+    if (!Number.isInteger(value)) throw new TypeError(`not an integer: ${value}`);
     this.reserve(8);
     this.length = this.buffer.writeInt32BE(4, this.length);
     this.length = this.buffer.writeInt32BE(value, this.length);

@@ -263,10 +263,10 @@ export interface VersionChunks {
 
 /**
  * Writes chunks by one COPY, in the caller's transaction: the chunks of a group's versions whose
- * rows it has completed (and cleared of old chunks). Measured on the store step of 5,000 documents
- * against one INSERT per version: Postgres 0.39-0.40 -> 0.33-0.34 ms/doc, the writer's own CPU
- * 0.107 -> 0.136-0.141. In binary format, not CSV: Postgres parsing CSV was 8% of its CPU at
- * 1,000 docs/s (perf), scanning every character of every chunk for quotes.
+ * rows it has completed (and cleared of old chunks). In CSV, measured on the store step of 5,000
+ * documents against one INSERT per version: Postgres 0.39-0.40 -> 0.33-0.34 ms/doc, the writer's
+ * own CPU 0.107 -> 0.136-0.141. Now in binary format: Postgres parsing CSV was 8% of its CPU at
+ * 1,000 docs/s (perf), scanning every character of every chunk for quotes (capacity.md, M14).
  */
 export async function copyChunks(client: PoolClient, versions: readonly VersionChunks[]): Promise<void> {
   let rows = 0;
@@ -276,7 +276,8 @@ export async function copyChunks(client: PoolClient, versions: readonly VersionC
     for (const chunk of chunks) chars += chunk.text.length;
   }
   if (rows === 0) return;
-  // Room for the text in any script (3 bytes a UTF-16 unit at most), so the buffer never grows.
+  // Room for the text in any script (3 bytes a UTF-16 unit at most): the buffer grows only for
+  // rows whose other fields take over 256 bytes (many pages, long heading paths).
   const copy = new BinaryCopyWriter(chars * 3 + rows * 256);
   for (const { ref, tenantId, settingsHash: hash, chunks } of versions) {
     for (const chunk of chunks) {

@@ -431,14 +431,15 @@ export async function countUnfinishedVersions(pool: Pool, tenantId: string): Pro
  * Replaces a by-reference version's URL with the bytes fetched from it, so retries and re-drives
  * process the same bytes without fetching again. The URL is kept in source_url. Only a version
  * still by reference and not completed is touched: a late second delivery's fetch cannot
- * overwrite the bytes a completed version's text came from.
+ * overwrite the bytes a completed version's text came from. Returns whether these bytes are now
+ * the version's content (false: another delivery stored its own fetch first).
  */
 export async function storeFetchedContent(
   pool: Pool,
   ref: VersionRef,
   fetched: { url: string; bytes: Buffer; contentType: string; filename: string | null },
-): Promise<void> {
-  await pool.query(
+): Promise<boolean> {
+  const { rowCount } = await pool.query(
     `UPDATE document_versions
      SET raw_content = $3::bytea, bytes = octet_length($3::bytea), content_type = $4, source_url = $5,
          filename = coalesce(filename, $6), updated_at = now()
@@ -446,4 +447,5 @@ export async function storeFetchedContent(
        AND content_type LIKE 'message/external-body%'`,
     [ref.documentId, ref.version, fetched.bytes, fetched.contentType, fetched.url, fetched.filename],
   );
+  return (rowCount ?? 0) > 0;
 }

@@ -41,6 +41,11 @@ interface WholeContent {
   bytes: Buffer;
   contentType: string;
   filename: string | null;
+  /**
+   * The bytes are the version's raw_content in Postgres. Not so for a fetch that another
+   * delivery beat to storing its own (the page may have changed between the two fetches).
+   */
+  stored: boolean;
 }
 
 /** Large plain text, still in Postgres: `size` bytes, read a piece at a time. */
@@ -117,7 +122,7 @@ async function contentOf(
   if (claimed.rawContent !== null) {
     return isExternalBody(contentType)
       ? fetchByReference(deps, ref, claimed.rawContent.toString('utf8'))
-      : { bytes: claimed.rawContent, contentType, filename };
+      : { bytes: claimed.rawContent, contentType, filename, stored: true };
   }
   // Signatures and the text test read the start of a file only (see detectContentType).
   const start = await readRawContentStart(deps.pool, ref, INLINE_MAX_BYTES);
@@ -127,7 +132,7 @@ async function contentOf(
   if (type === 'text/plain' && !opensLikeJson(start.toString('utf8', 0, 1024))) {
     return { size: claimed.bytes, contentType, filename };
   }
-  return { bytes: await readRawContent(deps.pool, ref, claimed.bytes), contentType, filename };
+  return { bytes: await readRawContent(deps.pool, ref, claimed.bytes), contentType, filename, stored: true };
 }
 
 /** `source`'s bytes in pieces of at least `size` (but the last), whatever sizes the socket gave. */
@@ -158,8 +163,8 @@ async function fetchByReference(deps: ContentDeps, ref: VersionRef, url: string)
         : 'application/octet-stream',
     filename: fetched.filename ?? null,
   };
-  await storeFetchedContent(deps.pool, ref, { url, ...content });
-  return content;
+  const stored = await storeFetchedContent(deps.pool, ref, { url, ...content });
+  return { ...content, stored };
 }
 
 /** The pipeline on bytes in memory. */
@@ -188,7 +193,8 @@ async function runPipeline(
     processingMs: performance.now() - context.started,
     detectedType,
     extracted,
-    textIsRaw: textIsBytes,
+    // The text may stand for raw_content only if these bytes are what raw_content holds.
+    textIsRaw: textIsBytes && content.stored,
     chunking,
     chunks,
     extractedAt: new Date(Date.now() - timings.chunkMs),

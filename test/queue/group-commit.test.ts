@@ -111,8 +111,14 @@ describe('group commit', () => {
     const [waited] = await Promise.all([first, second]);
     expect(waited).toBeGreaterThanOrEqual(45);
     expect(statements).toHaveLength(1);
-    // Alone, it waits lingerMs at most.
-    expect(await timed(document('alone'))).toBeLessThan(lingerMs + 200);
+    // Right after that busy group, a document alone waits lingerMs, no longer.
+    const alone = await timed(document('alone'));
+    expect(alone).toBeGreaterThanOrEqual(lingerMs - 20);
+    expect(alone).toBeLessThan(lingerMs + 200);
+    // A busy group long ago says nothing of now: after a pause, one goes at once.
+    await Promise.all(['x', 'y', 'z'].map((name) => commit.submit(document(`busy once ${name}`))));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await timed(document('after a pause'))).toBeLessThan(lingerMs / 2);
     // lingerDocuments waiting end the wait at once.
     await Promise.all(['d', 'e', 'f'].map((name) => commit.submit(document(`busy again ${name}`))));
     const four = Array.from({ length: 4 }, (_, i) => timed(document(`four ${i}`)));

@@ -1,14 +1,23 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fetchSettings } from '../../src/config.js';
+import { EXTERNAL_BODY_TYPE } from '../../src/fetch/external-body.js';
+import { PipelinePool } from '../../src/pipeline/pipeline-pool.js';
+import { claimVersion, MARK_NONE } from '../../src/store/versions.js';
+import { processContent } from '../../src/worker/process-content.js';
 import { startWorkerNode, type WorkerNode } from '../../src/worker/worker-node.js';
 import {
   createTestApp,
+  insertUnqueuedDocument,
   numberedWords,
   silentLogger,
   type TestContext,
   waitForDocument,
 } from '../helpers/context.js';
+
+const PLAIN_PAGE = 'the page as it is now';
+const chunking = { strategy: 'words', size: 500, overlap: 50 } as const;
 
 // A local "intranet" server, opened to URL ingestion by FETCH_ALLOWLIST and FETCH_ALLOWED_PORTS.
 let server: http.Server;
@@ -18,7 +27,10 @@ let worker: WorkerNode;
 
 beforeAll(async () => {
   server = http.createServer((request, response) => {
-    if (request.url === '/guide.md') {
+    if (request.url === '/plain.txt') {
+      response.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+      response.end(PLAIN_PAGE);
+    } else if (request.url === '/guide.md') {
       response.writeHead(200, { 'content-type': 'text/markdown; charset=utf-8' });
       response.end(`# Guide\n\n${numberedWords(600)}\n`);
     } else if (request.url === '/to-loopback') {
@@ -61,6 +73,35 @@ describe('documents sent by URL', () => {
     ).json();
     expect(chunks.items[0].headingPath).toEqual(['Guide']);
     expect(chunks.items.map((chunk: { text: string }) => chunk.text).join(' ')).toContain('w599');
+  });
+
+  it('are not marked as their stored text when another delivery stored its own fetch first', async () => {
+    const url = `http://127.0.0.1:${port}/plain.txt`;
+    const id = await insertUnqueuedDocument(context.pool, url, 'default', EXTERNAL_BODY_TYPE);
+    const ref = { documentId: id, version: 1 };
+    const claimed = await claimVersion(context.pool, ref, MARK_NONE);
+    // Meanwhile another delivery fetched the page (as it was then) and stored it.
+    await context.pool.query(
+      `UPDATE document_versions SET raw_content = $2, content_type = 'text/plain', source_url = $3
+       WHERE document_id = $1`,
+      [id, Buffer.from('the page as it was'), url],
+    );
+    const pipeline = new PipelinePool({ threads: 1, timeoutMs: 20_000, heapMb: 256 });
+    try {
+      const deps = { pool: context.pool, pipeline, fetch: fetchSettings(context.config) };
+      const outcome = await processContent(deps, ref, claimed as NonNullable<typeof claimed>, chunking, {
+        tenantId: 'default',
+        marked: false,
+        deliveries: 1,
+        started: performance.now(),
+      });
+      if (outcome.kind !== 'ready') throw new Error(`expected a ready version, got ${outcome.kind}`);
+      // This delivery's text is the page as it is now, not raw_content: it must be stored as text.
+      expect(outcome.version.completion.extracted.text).toBe(PLAIN_PAGE);
+      expect(outcome.version.completion.textIsRaw).toBe(false);
+    } finally {
+      await pipeline.close();
+    }
   });
 
   it('fail for good, with the reason, when the server answers 404 or redirects to a refused address', async () => {
