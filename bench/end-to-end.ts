@@ -186,7 +186,7 @@ export async function runEndToEnd(
       progress(`completed ${completed}, failed ${failed} of ${ids.length}`),
   });
   const cpu = intakeCpu ?? meter?.stop() ?? null;
-  const walBytes = intakeWal !== undefined ? intakeWal : await walSince();
+  const walBytes = intakeWal ?? (await walSince());
   const memory = sampler?.stop() ?? null;
   const outcomes = await target.tracker.outcomes(ids);
 

@@ -68,7 +68,6 @@ export async function processDocument(input: PipelineInput): Promise<ProcessedDo
 function isUtf8Of(text: string, bytes: Uint8Array): boolean {
   // A UTF-16 unit takes 1 to 3 bytes: out of that range, the lengths cannot match.
   if (bytes.length < text.length || bytes.length > text.length * 3) return false;
-  if (Buffer.byteLength(text, 'utf8') !== bytes.length) return false;
   return Buffer.from(text, 'utf8').equals(bytes);
 }
 

@@ -179,6 +179,17 @@ describe('hostile documents', () => {
   }, 90_000);
 });
 
+/** Resolves once the version's pending re-chunk is done (its request cleared). */
+function rechunked(id: string) {
+  return eventually(async () => {
+    const { rows } = await app.db.query(
+      'SELECT rechunk_settings FROM document_versions WHERE document_id = $1',
+      [id],
+    );
+    return rows[0].rechunk_settings === null ? true : undefined;
+  });
+}
+
 describe('re-chunking', () => {
   it('re-chunks plain text from its raw content, which is its only stored copy', async () => {
     const text = 'Grüße aus Köln, 中文 und mehr Wörter.\n'.repeat(40);
@@ -198,13 +209,7 @@ describe('re-chunking', () => {
       payload: { chunking: { strategy: 'words', size: 7, overlap: 2 } },
     });
     expect(response.statusCode).toBe(202);
-    await eventually(async () => {
-      const { rows } = await app.db.query(
-        'SELECT rechunk_settings FROM document_versions WHERE document_id = $1',
-        [id],
-      );
-      return rows[0].rechunk_settings === null ? true : undefined;
-    });
+    await rechunked(id);
     const after: { text: string; start: number; end: number; wordCount: number }[] = await chunksOf(id);
     expect(after.length).toBeGreaterThan(40);
     for (const chunk of after) expect(chunk.text).toBe(text.slice(chunk.start, chunk.end));
@@ -233,13 +238,7 @@ describe('re-chunking', () => {
       status: 'rechunking',
       chunking: { strategy: 'structure' },
     });
-    await eventually(async () => {
-      const { rows } = await app.db.query(
-        'SELECT rechunk_settings FROM document_versions WHERE document_id = $1',
-        [id],
-      );
-      return rows[0].rechunk_settings === null ? true : undefined;
-    });
+    await rechunked(id);
     const after = await chunksOf(id);
     expect(after.map((c: { text: string }) => c.text)).not.toEqual(
       before.map((c: { text: string }) => c.text),
