@@ -142,7 +142,8 @@ interface Pass {
 
 /**
  * Writes the documents' chunks through copyChunks, GROUP_JOB_MAX_VERSIONS documents a
- * transaction (as a worker stores a group job's versions), `concurrency` transactions at once.
+ * transaction committed with the COPY (as a worker stores a group job's versions), `concurrency`
+ * transactions at once.
  */
 async function writeThroughIngestd(
   pool: pg.Pool,
@@ -164,6 +165,7 @@ async function writeThroughIngestd(
             settingsHash: hash,
             chunks: document.chunks,
           })),
+          { thenCommit: true },
         ),
       );
     }

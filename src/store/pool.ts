@@ -46,7 +46,8 @@ export function createPool(options: PoolOptions, logger: Logger): Pool {
 
 /**
  * Runs `work` in one transaction on one client, rolling back if it throws. `lockTimeoutMs` bounds
- * every wait for a lock in it (set with BEGIN, in the same round trip).
+ * every wait for a lock in it (set with BEGIN, in the same round trip). Work whose last statement
+ * ends with `; COMMIT` saves the round trip of a COMMIT of its own: the transaction is then over.
  */
 export async function inTransaction<T>(
   pool: Pool,
@@ -61,7 +62,10 @@ export async function inTransaction<T>(
         : `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs))}`,
     );
     const result = await work(client);
-    await client.query('COMMIT');
+    const status = client.getTransactionStatus();
+    // 'E' would make a COMMIT roll back without an error: work lost in silence.
+    if (status === 'E') throw new Error('the transaction failed but its work did not throw');
+    if (status !== 'I') await client.query('COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
