@@ -229,3 +229,46 @@ describe('a text that is its raw content', () => {
     }
   });
 });
+
+describe('chunk text', () => {
+  /** Rows in the chunks table's TOAST relation. */
+  async function toastedChunkRows(): Promise<number> {
+    const { rows } = await pool.query<{ toast: string }>(
+      `SELECT reltoastrelid::regclass::text AS toast FROM pg_class WHERE oid = 'chunks'::regclass`,
+    );
+    const counted = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${rows[0]?.toast}`);
+    return counted.rows[0]?.n ?? -1;
+  }
+
+  /** `count` words of random letters: text that compresses little, as a chunk of ~3.5 KB. */
+  function randomWords(count: number, seed: number): string {
+    let state = seed;
+    const letter = () => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+      return String.fromCharCode(97 + ((state >>> 16) % 26));
+    };
+    return Array.from({ length: count }, () => Array.from({ length: 6 }, letter).join('')).join(' ');
+  }
+
+  it('stays in its row past the ~2 KB from which Postgres moves values out (TOAST), by a group and alone', async () => {
+    const before = await toastedChunkRows();
+    const texts = [1, 2, 3].map((seed) => randomWords(500, seed));
+    const ids = await Promise.all(texts.map((text) => insertUnqueuedDocument(pool, text)));
+    const [first, second, third] = ids as [string, string, string];
+    expect(
+      await completeVersions(pool, [
+        { ref: versionOne(first), result: completionOf(texts[0] as string) },
+        { ref: versionOne(second), result: completionOf(texts[1] as string) },
+      ]),
+    ).toEqual([true, true]);
+    expect(await completeVersion(pool, versionOne(third), completionOf(texts[2] as string))).toBe(true);
+    const { rows } = await pool.query<{ chars: number; text: string }>(
+      'SELECT length(text) AS chars, text FROM chunks WHERE document_id = ANY($1) ORDER BY chunk_index',
+      [ids],
+    );
+    expect(rows).toHaveLength(3);
+    for (const row of rows) expect(row.chars).toBeGreaterThan(3000);
+    expect(rows.map((row) => row.text).sort()).toEqual([...texts].sort());
+    expect(await toastedChunkRows()).toBe(before);
+  });
+});
