@@ -113,7 +113,13 @@ export async function detectContentType(
   limits: Pick<ExtractLimits, 'maxZipEntries' | 'maxNestingDepth'> = defaultExtractLimits,
 ): Promise<SupportedContentType> {
   if (bytes.length === 0) throw new DocumentError('empty', 'the document is empty (0 bytes)', false);
-  const signed = await typeFromSignature(bytes, limits);
+  let readsAsText: boolean | undefined;
+  // Whether the bytes read as text by the usual rules (no charset declared): asked at most once.
+  const looksLikePlainText = () => {
+    readsAsText ??= looksLikeText(bytes);
+    return readsAsText;
+  };
+  const signed = await typeFromSignature(bytes, limits, looksLikePlainText);
   if (signed !== undefined) return signed;
 
   const declaredMediaType = mediaTypeOf(declared ?? '');
@@ -141,16 +147,27 @@ export async function detectContentType(
       false,
     );
   }
-  if (!looksLikeText(bytes, charsetOf(declared))) {
+  const charset = charsetOf(declared);
+  if (!(decodesAsUtf8(charset) ? looksLikePlainText() : looksLikeText(bytes, charset))) {
     throw new DocumentError('unsupported_type', `the bytes are not text, though declared as ${type}`, false);
   }
   return type;
 }
 
-/** The type the bytes themselves prove, or undefined when they carry no binary signature. */
+/** A declared charset that decoding treats as none: it tries UTF-8 first either way. */
+function decodesAsUtf8(charset: string | undefined): boolean {
+  const name = charset?.trim().toLowerCase();
+  return name === undefined || name === '' || name === 'utf-8' || name === 'utf8' || name === 'us-ascii';
+}
+
+/**
+ * The type the bytes themselves prove, or undefined when they carry no binary signature.
+ * `looksLikePlainText` is looksLikeText(bytes), computed once for the caller too.
+ */
 async function typeFromSignature(
   bytes: Uint8Array,
   limits: Pick<ExtractLimits, 'maxZipEntries'>,
+  looksLikePlainText: () => boolean,
 ): Promise<SupportedContentType | undefined> {
   if (isZip(bytes)) return zipDocumentType(bytes, limits);
   if (isCompoundFile(bytes)) {
@@ -172,10 +189,12 @@ async function typeFromSignature(
     'latin1',
   );
   if (/(^|[\r\n])%PDF-/.test(head)) return 'application/pdf';
-  const guess = await fileTypeFromBuffer(bytes.subarray(0, 4 * 1024 * 1024));
   // Some signatures are two printable bytes ("BM" for BMP, "MZ" for executables), which text can
-  // start with; a real binary of those formats never reads as text, so text wins.
-  if (guess === undefined || textualSignatures.has(guess.mime) || looksLikeText(bytes)) return undefined;
+  // start with; a real binary of those formats never reads as text, so text wins. Asked first:
+  // most documents are text, and file-type's hundreds of checks cost more than the answer.
+  if (looksLikePlainText()) return undefined;
+  const guess = await fileTypeFromBuffer(bytes.subarray(0, 4 * 1024 * 1024));
+  if (guess === undefined || textualSignatures.has(guess.mime)) return undefined;
   const type = canonicalContentType(guess.mime);
   if (type !== undefined) return type;
   throw new DocumentError('unsupported_type', `the bytes are ${guess.mime}, which has no extractor`, false);
