@@ -62,6 +62,11 @@ class WholeCopyIn implements Submittable {
     if (copied) this.rows = Number(copied[1]);
   }
 
+  /** Statements after the COPY return no rows; should one, its rows are dropped, not a crash. */
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+
   handleError(error: Error): void {
     this.reject(error);
   }
