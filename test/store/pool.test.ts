@@ -30,3 +30,10 @@ describe('createPool', () => {
     expect(after.rows).toEqual([{ one: 1 }]);
   });
 });
+
+describe('the private Postgres server', () => {
+  it('makes its clusters with 1 MB WAL segments, so making a new one stalls commits briefly', async () => {
+    const { rows } = await pool.query<{ size: string }>("SELECT current_setting('wal_segment_size') AS size");
+    expect(rows[0]?.size).toBe('1MB');
+  });
+});
