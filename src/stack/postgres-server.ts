@@ -98,10 +98,11 @@ export class PostgresServer {
           '--auth=trust',
           '--encoding=UTF8',
           '--locale=C',
-          // A new WAL segment is zero-filled and fsynced inside the commit path, every commit
-          // waiting: at 500 docs/s a 16 MB one every 2 s stalled them all for 100-160 ms on the
-          // bench machine's disk, the whole of the POST p99. 1 MB segments stall ~1/16 as long.
-          '--wal-segsize=1',
+          // A WAL segment switch stalls every commit (a new segment is zero-filled and fsynced
+          // in the commit path): at 500 docs/s a 16 MB one every 2 s held them all for 100-160
+          // ms on the bench machine's disk, the whole of the POST p99. 4 MB stalls are short
+          // enough; 1 MB ones cost batch intake 12% in segment switches (docs/capacity.md, M15).
+          '--wal-segsize=4',
           ...(durable ? [] : ['--no-sync']),
         ],
         { ...identity, encoding: 'utf8' },

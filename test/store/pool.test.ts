@@ -32,8 +32,8 @@ describe('createPool', () => {
 });
 
 describe('the private Postgres server', () => {
-  it('makes its clusters with 1 MB WAL segments, so making a new one stalls commits briefly', async () => {
+  it('makes its clusters with 4 MB WAL segments, so a segment switch stalls commits briefly', async () => {
     const { rows } = await pool.query<{ size: string }>("SELECT current_setting('wal_segment_size') AS size");
-    expect(rows[0]?.size).toBe('1MB');
+    expect(rows[0]?.size).toBe('4MB');
   });
 });
