@@ -253,22 +253,59 @@ describe('chunk text', () => {
   it('stays in its row past the ~2 KB from which Postgres moves values out (TOAST), by a group and alone', async () => {
     const before = await toastedChunkRows();
     const texts = [1, 2, 3].map((seed) => randomWords(500, seed));
-    const ids = await Promise.all(texts.map((text) => insertUnqueuedDocument(pool, text)));
+    // Pages, a heading path and a tenant each over the 24 bytes from which Postgres would move
+    // a value of the default storage out before compressing the text.
+    const tenant = 'tenant-0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f';
+    const headingPath = ['A chapter heading of well over forty bytes', 'Section'];
+    const structured = (text: string): CompletedVersion => {
+      const completion = completionOf(text);
+      return {
+        ...completion,
+        chunks: completion.chunks.map((c) => ({ ...c, pages: [1, 2, 3], headingPath })),
+      };
+    };
+    const ids = await Promise.all(texts.map((text) => insertUnqueuedDocument(pool, text, tenant)));
     const [first, second, third] = ids as [string, string, string];
     expect(
       await completeVersions(pool, [
-        { ref: versionOne(first), result: completionOf(texts[0] as string) },
-        { ref: versionOne(second), result: completionOf(texts[1] as string) },
+        { ref: versionOne(first), result: structured(texts[0] as string) },
+        { ref: versionOne(second), result: structured(texts[1] as string) },
       ]),
     ).toEqual([true, true]);
-    expect(await completeVersion(pool, versionOne(third), completionOf(texts[2] as string))).toBe(true);
-    const { rows } = await pool.query<{ chars: number; text: string }>(
-      'SELECT length(text) AS chars, text FROM chunks WHERE document_id = ANY($1) ORDER BY chunk_index',
+    expect(await completeVersion(pool, versionOne(third), structured(texts[2] as string))).toBe(true);
+    const { rows } = await pool.query<{
+      chars: number;
+      text: string;
+      pages: number[];
+      path: string[];
+      tenant: string;
+    }>(
+      `SELECT length(text) AS chars, text, pages, heading_path AS path, tenant_id AS tenant
+       FROM chunks WHERE document_id = ANY($1) ORDER BY chunk_index`,
       [ids],
     );
     expect(rows).toHaveLength(3);
-    for (const row of rows) expect(row.chars).toBeGreaterThan(3000);
+    for (const row of rows) {
+      expect(row.chars).toBeGreaterThan(3000);
+      expect(row).toMatchObject({ pages: [1, 2, 3], path: headingPath, tenant });
+    }
     expect(rows.map((row) => row.text).sort()).toEqual([...texts].sort());
     expect(await toastedChunkRows()).toBe(before);
+  });
+
+  it('completes a group with no chunk rows, whose transaction then commits without a COPY', async () => {
+    const ids = await Promise.all([1, 2].map(() => insertUnqueuedDocument(pool, ' ')));
+    const empty = (): CompletedVersion => ({ ...completionOf(''), chunks: [] });
+    expect(
+      await completeVersions(
+        pool,
+        ids.map((id) => ({ ref: versionOne(id), result: empty() })),
+      ),
+    ).toEqual([true, true]);
+    const { rows } = await pool.query<{ status: string }>(
+      'SELECT status FROM document_versions WHERE document_id = ANY($1)',
+      [ids],
+    );
+    expect(rows.map((row) => row.status)).toEqual(['completed', 'completed']);
   });
 });
