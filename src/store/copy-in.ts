@@ -40,18 +40,30 @@ class WholeCopyIn implements Submittable {
     });
   }
 
-  submit(connection: Connection): void {
+  /** pg replaces this to clear its query_timeout timer, if one is set: called when settled. */
+  callback(): void {}
+
+  submit(connection: Connection): Error | undefined {
+    let header: Buffer;
+    try {
+      // Made before anything is written: a query sent without its data would leave the server
+      // waiting in COPY. An Error returned is pg's way to fail a submittable.
+      header = copyDataHeader(this.data.length);
+    } catch (error) {
+      return error as Error;
+    }
     const stream = connection.stream;
     // Corked, the four buffers leave in one writev when uncorked, the data without a copy.
     stream.cork();
     try {
       connection.query(this.sql);
-      stream.write(copyDataHeader(this.data.length));
+      stream.write(header);
       stream.write(this.data);
       stream.write(COPY_DONE);
     } finally {
       stream.uncork();
     }
+    return undefined;
   }
 
   /** The data is already on its way. */
@@ -68,10 +80,12 @@ class WholeCopyIn implements Submittable {
   handleEmptyQuery(): void {}
 
   handleError(error: Error): void {
+    this.callback();
     this.reject(error);
   }
 
   handleReadyForQuery(): void {
+    this.callback();
     this.resolve(this.rows);
   }
 }

@@ -62,10 +62,16 @@ export async function inTransaction<T>(
         : `BEGIN; SET LOCAL lock_timeout = ${Math.max(1, Math.round(options.lockTimeoutMs))}`,
     );
     const result = await work(client);
-    const status = client.getTransactionStatus();
-    // 'E' would make a COMMIT roll back without an error: work lost in silence.
-    if (status === 'E') throw new Error('the transaction failed but its work did not throw');
-    if (status !== 'I') await client.query('COMMIT');
+    // 'I': the work's last statement ended the transaction (copyInWhole resolves only at the
+    // server's ReadyForQuery, which sets the status).
+    if (client.getTransactionStatus() !== 'I') {
+      // pg settles a failed statement before the status says so; a COMMIT of a failed
+      // transaction answers ROLLBACK, without an error: the work would be lost in silence.
+      const committed = await client.query('COMMIT');
+      if (committed.command === 'ROLLBACK') {
+        throw new Error('the transaction failed but its work did not throw; it was rolled back');
+      }
+    }
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});

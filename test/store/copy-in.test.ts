@@ -67,16 +67,24 @@ describe('copyInWhole', () => {
 
   it('commits the caller transaction with `; COMMIT`, which inTransaction then does not repeat', async () => {
     const statements: string[] = [];
-    await inTransaction(pool, async (client) => {
-      const query = client.query.bind(client);
-      await client.query('INSERT INTO numbers VALUES (0, $1)', ['before']);
-      client.query = ((config: unknown, ...rest: unknown[]) => {
-        if (typeof config === 'string') statements.push(config);
-        return (query as (...args: unknown[]) => unknown)(config, ...rest);
-      }) as typeof client.query;
-      await copyInWhole(client, `${COPY_NUMBERS}; COMMIT`, rowsOf(1, 2));
-      expect(client.getTransactionStatus()).toBe('I');
-    });
+    const client = await pool.connect();
+    const query = client.query;
+    // Counts what inTransaction sends, on the one client it is given.
+    client.query = ((config: unknown, ...rest: unknown[]) => {
+      if (typeof config === 'string') statements.push(config);
+      return (query as (...args: unknown[]) => unknown).call(client, config, ...rest);
+    }) as typeof client.query;
+    const single = { connect: async () => client } as unknown as Pool;
+    try {
+      await inTransaction(single, async (inside) => {
+        await inside.query('INSERT INTO numbers VALUES (0, $1)', ['before']);
+        await copyInWhole(inside, `${COPY_NUMBERS}; COMMIT`, rowsOf(1, 2));
+        expect(inside.getTransactionStatus()).toBe('I');
+      });
+    } finally {
+      client.query = query;
+    }
+    expect(statements[0]).toMatch(/^BEGIN/);
     expect(statements).not.toContain('COMMIT');
     expect(await stored()).toEqual([0, 1, 2]);
   });
