@@ -1,6 +1,6 @@
 import { fileTypeFromBuffer } from 'file-type';
 import { DocumentError } from '../errors.js';
-import { decodeText, looksLikeText } from './extract/decode.js';
+import { charsetIsIgnored, decodeText, looksLikeText } from './extract/decode.js';
 import { jsonDepth } from './extract/json.js';
 import { defaultExtractLimits, type ExtractLimits } from './extract/types.js';
 import { isZip, listZipEntries, readZipEntry } from './extract/zip.js';
@@ -148,16 +148,10 @@ export async function detectContentType(
     );
   }
   const charset = charsetOf(declared);
-  if (!(decodesAsUtf8(charset) ? looksLikePlainText() : looksLikeText(bytes, charset))) {
+  if (!(charsetIsIgnored(charset) ? looksLikePlainText() : looksLikeText(bytes, charset))) {
     throw new DocumentError('unsupported_type', `the bytes are not text, though declared as ${type}`, false);
   }
   return type;
-}
-
-/** A declared charset that decoding treats as none: it tries UTF-8 first either way. */
-function decodesAsUtf8(charset: string | undefined): boolean {
-  const name = charset?.trim().toLowerCase();
-  return name === undefined || name === '' || name === 'utf-8' || name === 'utf8' || name === 'us-ascii';
 }
 
 /**

@@ -16,6 +16,8 @@ const byteOrderMarks: ReadonlyArray<{ bom: readonly number[]; encoding: string }
 
 /** How much of a file the encoding guessers look at: enough to be sure, cheap on a 100 MB file. */
 const sampleBytes = 64 * 1024;
+/** Bytes the encoding is chosen from: give a TextStreamDecoder's first piece this many, or all. */
+export const ENCODING_SAMPLE_BYTES = sampleBytes;
 
 /**
  * Share of characters that no text file has (C0/C1 controls other than whitespace, ESC and SUB,
@@ -80,6 +82,22 @@ interface EncodingChoice {
   bomLength: number;
 }
 
+/**
+ * True when decoding treats a declared charset as none: absent, unknown, or UTF-8 (or ASCII, a
+ * subset of it), since the bytes are tried as UTF-8 first when nothing else is declared.
+ */
+export function charsetIsIgnored(charset: string | undefined): boolean {
+  const declared = charset?.trim().toLowerCase();
+  return (
+    declared === undefined ||
+    declared === '' ||
+    declared === 'utf-8' ||
+    declared === 'utf8' ||
+    declared === 'us-ascii' ||
+    !iconv.encodingExists(declared)
+  );
+}
+
 /** decodeRaw's order of rules; `isValidUtf8` decides the strict UTF-8 step on `bytes`. */
 function chooseEncoding(
   bytes: Uint8Array,
@@ -89,10 +107,8 @@ function chooseEncoding(
   for (const { bom, encoding } of byteOrderMarks) {
     if (bom.every((byte, index) => bytes[index] === byte)) return { encoding, bomLength: bom.length };
   }
-  const declared = charset?.trim().toLowerCase();
-  if (declared !== undefined && declared !== '' && iconv.encodingExists(declared)) {
-    const isUtf8 = declared === 'utf-8' || declared === 'utf8' || declared === 'us-ascii';
-    if (!isUtf8) return { encoding: declared, bomLength: 0 };
+  if (charset !== undefined && !charsetIsIgnored(charset)) {
+    return { encoding: charset.trim().toLowerCase(), bomLength: 0 };
   }
   const utf16 = guessUtf16(bytes);
   if (utf16 !== undefined) return { encoding: utf16, bomLength: 0 };
