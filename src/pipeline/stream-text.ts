@@ -1,6 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Chunk } from './chunk/settings.js';
-import { InvalidUtf8Error, type StreamDecoding, TextStreamDecoder } from './extract/decode.js';
+import {
+  ENCODING_SAMPLE_BYTES,
+  InvalidUtf8Error,
+  type StreamDecoding,
+  TextStreamDecoder,
+} from './extract/decode.js';
 import { emptyDocument, textTooLong, tooLarge } from './extract/failures.js';
 import type { ExtractHints, ExtractLimits } from './extract/types.js';
 import { asDocumentError, MAX_CHUNKS_PER_DOCUMENT } from './process.js';
@@ -38,12 +43,42 @@ export interface TextStreamOptions {
  * `too_large`; and with InvalidUtf8Error when the text turns out not to be UTF-8 after its first
  * piece was (see TextStreamDecoder): the caller starts again with `decoding.invalidUtf8`.
  */
+/** The pieces, the first ones joined until they hold `bytes` (or all there are). */
+async function* withFirstPieceOf(
+  pieces: AsyncIterable<Uint8Array>,
+  bytes: number,
+): AsyncGenerator<Uint8Array> {
+  const head: Uint8Array[] = [];
+  let size = 0;
+  let started = false;
+  for await (const piece of pieces) {
+    if (started) {
+      yield piece;
+      continue;
+    }
+    head.push(piece);
+    size += piece.length;
+    if (size >= bytes) {
+      started = true;
+      yield joined(head);
+    }
+  }
+  if (!started && head.length > 0) yield joined(head);
+}
+
+function joined(pieces: Uint8Array[]): Uint8Array {
+  return pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces);
+}
+
 export async function* chunkTextStream(
   pieces: AsyncIterable<Uint8Array>,
   options: TextStreamOptions,
 ): AsyncGenerator<TextWindow> {
   const { limits, chunkWindow } = options;
-  const iterator = pieces[Symbol.asyncIterator]();
+  // The decoder chooses the encoding from its first piece, decodeText from the first 64 KB of
+  // the whole: with a smaller first piece they could choose differently (a few NULs that look
+  // like UTF-16 in 8 bytes but not in 1).
+  const iterator = withFirstPieceOf(pieces, ENCODING_SAMPLE_BYTES)[Symbol.asyncIterator]();
   let decoder: TextStreamDecoder | undefined;
   let tail = '';
   let tailStart = 0; // where the tail begins in the whole text
@@ -88,7 +123,7 @@ export async function* chunkTextStream(
     }
   } finally {
     // Stopped early (a failure here or in the consumer): the source may hold a connection.
-    await iterator.return?.();
+    await iterator.return?.(undefined);
   }
   if (!hasWords) throw emptyDocument();
 }

@@ -2,7 +2,12 @@ import fc from 'fast-check';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
 import { type Chunk, type ChunkingSettings, chunkText } from '../../src/pipeline/chunk/index.js';
-import { decodeText, InvalidUtf8Error, type StreamDecoding } from '../../src/pipeline/extract/decode.js';
+import {
+  decodeText,
+  ENCODING_SAMPLE_BYTES,
+  InvalidUtf8Error,
+  type StreamDecoding,
+} from '../../src/pipeline/extract/decode.js';
 import { defaultExtractLimits } from '../../src/pipeline/extract/types.js';
 import { chunkTextStream, MAX_TAIL_CHARS, type TextWindow } from '../../src/pipeline/stream-text.js';
 import { expectChunkInvariants } from './chunk/invariants.js';
@@ -75,7 +80,10 @@ describe('chunkTextStream', () => {
       const result = await streamed(bytes, pieceSize, words);
       expect(result.text).toBe(whole);
       expect(result.chunks).toEqual(chunkText({ text: whole, headings: [], pages: [] }, words));
-      expect(result.windows.length).toBe(Math.ceil(bytes.length / pieceSize));
+      // A window a piece, but for the first: pieces joined until they hold the 64 KB the
+      // encoding is chosen from, as decodeText chooses it from the whole text's first 64 KB.
+      const firstPieces = Math.ceil(ENCODING_SAMPLE_BYTES / pieceSize);
+      expect(result.windows.length).toBe(Math.ceil(bytes.length / pieceSize) - firstPieces + 1);
     },
   );
 
@@ -99,10 +107,18 @@ describe('chunkTextStream', () => {
     expect(result.text).toBe(latin);
   });
 
+  it('chooses the encoding from the same bytes as decodeText when the pieces are tiny', async () => {
+    // 8 bytes whose NULs look like UTF-16 (big-endian) to decodeText; a first piece of 1 byte
+    // alone would have been read as UTF-8 (property test counterexample).
+    const bytes = Buffer.from('\u0000 \u0000\u{10000} ');
+    expect(await decodedPieces([...bytes].map((byte) => Uint8Array.of(byte)))).toBe(decodeText(bytes).text);
+  });
+
   it("reads text that is UTF-8 only at its start again under decodeText's other rules", async () => {
-    // ASCII first, windows-1252 later: the first piece alone looks like UTF-8.
-    const legacy = iconv.encode(`${'plain ascii words '.repeat(5_000)}Café “quoted” naïve`, 'windows-1252');
-    const pieces = [legacy.subarray(0, 60_000), legacy.subarray(60_000)];
+    // ASCII first, windows-1252 later: the first piece (over the 64 KB the encoding is chosen
+    // from) alone looks like UTF-8.
+    const legacy = iconv.encode(`${'plain ascii words '.repeat(10_000)}Café “quoted” naïve`, 'windows-1252');
+    const pieces = [legacy.subarray(0, 100_000), legacy.subarray(100_000)];
     await expect(decodedPieces(pieces)).rejects.toBeInstanceOf(InvalidUtf8Error);
     expect(await decodedPieces(pieces, { invalidUtf8: true })).toBe(decodeText(legacy).text);
     expect(decodeText(legacy).text).toMatch(/Café “quoted” naïve$/);
