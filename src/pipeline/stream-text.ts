@@ -43,33 +43,6 @@ export interface TextStreamOptions {
  * `too_large`; and with InvalidUtf8Error when the text turns out not to be UTF-8 after its first
  * piece was (see TextStreamDecoder): the caller starts again with `decoding.invalidUtf8`.
  */
-/** The pieces, the first ones joined until they hold `bytes` (or all there are). */
-async function* withFirstPieceOf(
-  pieces: AsyncIterable<Uint8Array>,
-  bytes: number,
-): AsyncGenerator<Uint8Array> {
-  const head: Uint8Array[] = [];
-  let size = 0;
-  let started = false;
-  for await (const piece of pieces) {
-    if (started) {
-      yield piece;
-      continue;
-    }
-    head.push(piece);
-    size += piece.length;
-    if (size >= bytes) {
-      started = true;
-      yield joined(head);
-    }
-  }
-  if (!started && head.length > 0) yield joined(head);
-}
-
-function joined(pieces: Uint8Array[]): Uint8Array {
-  return pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces);
-}
-
 export async function* chunkTextStream(
   pieces: AsyncIterable<Uint8Array>,
   options: TextStreamOptions,
@@ -153,4 +126,31 @@ function firstOpenChunk(window: string, chunks: readonly Chunk[]): number {
   let open = chunks.length;
   while (open > 0 && (chunks[open - 1] as Chunk).end >= lastWordEnd) open--;
   return open;
+}
+
+/** The pieces, the first ones joined until they hold `bytes` (or all there are). */
+async function* withFirstPieceOf(
+  pieces: AsyncIterable<Uint8Array>,
+  bytes: number,
+): AsyncGenerator<Uint8Array> {
+  const head: Uint8Array[] = [];
+  let size = 0;
+  let started = false;
+  for await (const piece of pieces) {
+    if (started) {
+      yield piece;
+      continue;
+    }
+    head.push(piece);
+    size += piece.length;
+    if (size >= bytes) {
+      started = true;
+      yield joined(head.splice(0)); // the head need not outlive its window
+    }
+  }
+  if (!started && head.length > 0) yield joined(head);
+}
+
+function joined(pieces: Uint8Array[]): Uint8Array {
+  return pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces);
 }

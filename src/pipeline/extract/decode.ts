@@ -14,10 +14,11 @@ const byteOrderMarks: ReadonlyArray<{ bom: readonly number[]; encoding: string }
   { bom: [0xfe, 0xff], encoding: 'utf-16be' },
 ];
 
-/** How much of a file the encoding guessers look at: enough to be sure, cheap on a 100 MB file. */
-const sampleBytes = 64 * 1024;
-/** Bytes the encoding is chosen from: give a TextStreamDecoder's first piece this many, or all. */
-export const ENCODING_SAMPLE_BYTES = sampleBytes;
+/**
+ * How much of a file the encoding guessers look at: enough to be sure, cheap on a 100 MB file.
+ * A TextStreamDecoder's first piece should hold this many bytes (or all there are).
+ */
+export const ENCODING_SAMPLE_BYTES = 64 * 1024;
 
 /**
  * Share of characters that no text file has (C0/C1 controls other than whitespace, ESC and SUB,
@@ -60,7 +61,7 @@ export function decodeDocumentText(bytes: Uint8Array, limits: ExtractLimits, hin
 
 /** True when the bytes read as text under decodeText's rules (used by type detection). */
 export function looksLikeText(bytes: Uint8Array, charset?: string): boolean {
-  const sample = bytes.subarray(0, sampleBytes);
+  const sample = bytes.subarray(0, ENCODING_SAMPLE_BYTES);
   // Cutting the sample may split a multi-byte character at its end: one U+FFFD is harmless.
   const decoded = decodeRaw(sample, charset);
   return binaryShare(normalise(decoded.text), decoded.encoding) <= maxBinaryShare;
@@ -112,7 +113,7 @@ function chooseEncoding(
   }
   const utf16 = guessUtf16(bytes);
   if (utf16 !== undefined) return { encoding: utf16, bomLength: 0 };
-  if (isValidUtf8(bytes) || isMostlyUtf8(bytes.subarray(0, sampleBytes))) {
+  if (isValidUtf8(bytes) || isMostlyUtf8(bytes.subarray(0, ENCODING_SAMPLE_BYTES))) {
     return { encoding: 'utf-8', bomLength: 0 };
   }
   return { encoding: guessLegacyEncoding(bytes), bomLength: 0 };
@@ -246,7 +247,7 @@ function tryStrictUtf8(bytes: Uint8Array): string | undefined {
 
 /** UTF-16 text in a Latin script has a NUL in every other byte; other text and binaries do not. */
 function guessUtf16(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | undefined {
-  const pairs = Math.floor(Math.min(bytes.length, sampleBytes) / 2);
+  const pairs = Math.floor(Math.min(bytes.length, ENCODING_SAMPLE_BYTES) / 2);
   // Below a few characters a NUL or two proves nothing (a stray NUL in a short ASCII file).
   if (pairs < 4) return undefined;
   let evenZeros = 0;
