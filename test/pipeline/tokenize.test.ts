@@ -60,18 +60,19 @@ describe('countTokens', () => {
 });
 
 describe('the piece cache', () => {
-  it('counts pieces of every cached length exactly, also after it fills and starts over', () => {
-    // 70,000 distinct letter runs of 1 to 64 characters (inline in a slot up to 12, in the arena
-    // beyond), more than the table holds before it starts over (65,536), each counted twice.
+  it('counts pieces of every cached length exactly, as it grows, fills and starts over', () => {
+    // 85,000 distinct letter runs of 1 to 64 characters (inline in a slot up to 12, in the arena
+    // beyond): the table doubles five times, then holds 81,920 before it starts over; each piece
+    // is counted twice.
     const letters = 'abcdefghijklmnopqrstuvwxyzéß中文';
     const pieces: string[] = [];
-    for (let i = 0; pieces.length < 70_000; i++) {
+    for (let i = 0; pieces.length < 85_000; i++) {
       let word = '';
       for (let n = i; word.length < 1 + (i % 64); n = Math.floor(n / letters.length) + i)
         word += letters[n % letters.length];
       pieces.push(word);
     }
-    expect(new Set(pieces).size).toBeGreaterThan(66_000);
+    expect(new Set(pieces).size).toBeGreaterThan(82_000);
     const text = ` ${pieces.join(' ')}`;
     for (let round = 0; round < 2; round++) {
       for (let at = 0; at < pieces.length; at += 5_000) {
@@ -80,6 +81,30 @@ describe('the piece cache', () => {
       }
     }
     expect(countTokens(text)).toBe(referenceTokens(text, 'cl100k_base'));
+  });
+
+  it('keeps each piece its own token cuts when the table grows', () => {
+    // Cuts are kept by slot, and growing moves pieces to other slots: pieces whose cuts were
+    // cached before a growth, and new pieces landing on their old slots, must both cut right.
+    const random = mulberry(11);
+    const words = (count: number) =>
+      Array.from({ length: count }, () => {
+        let word = ' ';
+        while (word.length < 11) word += String.fromCharCode(97 + Math.floor(random() * 26));
+        return word;
+      }).join('');
+    const cutsMatch = (text: string) => {
+      const { offsets, count } = new TokenizedText(text).tokenBoundaries();
+      const ids = encodeCl100k(text, PLAIN);
+      expect(count).toBe(ids.length);
+      for (let b = 0; b < count; b++)
+        expect(text.slice(offsets[b], offsets[b + 1])).toBe(decodeCl100k([ids[b] as number]));
+    };
+    const before = words(3_000);
+    cutsMatch(before);
+    countTokens(words(20_000)); // at least one growth (or, at the largest size, a start over)
+    cutsMatch(words(3_000));
+    cutsMatch(before);
   });
 
   it('tells apart pieces whose hashes collide', () => {
