@@ -117,6 +117,18 @@ export class DatabaseTracker implements CompletionTracker {
     return (rows[0] as { bytes: number }).bytes;
   }
 
+  /** The server's data directory, or null when this role may not read it. */
+  async dataDirectory(): Promise<string | null> {
+    try {
+      const { rows } = await this.db.query<{ directory: string }>(
+        "SELECT current_setting('data_directory') AS directory",
+      );
+      return rows[0]?.directory ?? null;
+    } catch {
+      return null; // superuser or pg_read_all_settings only
+    }
+  }
+
   /** Postgres version and the durability settings the numbers were measured with. */
   async describeServer(): Promise<string> {
     const { rows } = await this.db.query<{ version: string; fsync: string; synchronousCommit: string }>(

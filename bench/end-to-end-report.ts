@@ -1,6 +1,7 @@
 /** Turns an end-to-end run's raw measurements into figures, and the figures into rows with targets. */
 import type { DocumentOutcome } from './completion.js';
 import type { CpuUsage } from './cpu.js';
+import { type DiskLatency, STALL_MS } from './disk-probe.js';
 import { expectedChunkCount } from './documents.js';
 import {
   formatColumns,
@@ -87,6 +88,8 @@ export interface EndToEndMeasurement {
   cpu: (CpuUsage & { loadGeneratorMsPerDoc: number | null }) | null;
   /** Postgres write-ahead log written over the CPU window, KB per completed document; null with --url. */
   walKbPerDoc: number | null;
+  /** The data disk's flush latency while requests were sent (see disk-probe.ts); null with --url. */
+  disk: DiskLatency | null;
   chunks: { total: number; expectedPerDocument: number; mismatched: number; rowsCounted: boolean } | null;
   errorKinds: { kind: string; count: number; sample: string }[];
   failureSamples: string[];
@@ -107,6 +110,8 @@ export interface AnalysisInput {
   cpu: CpuUsage | null;
   /** Write-ahead log bytes over the same window as `cpu`; null when the database is not ours. */
   walBytes: number | null;
+  /** The data disk's flush latency while requests were sent; null when the database is not ours. */
+  disk: DiskLatency | null;
   timedOut: boolean;
   /** Mixed formats: the format of each accepted document. */
   formatsById: ReadonlyMap<string, string> | undefined;
@@ -253,6 +258,7 @@ export function analyze(input: AnalysisInput): EndToEndMeasurement {
     cpu,
     walKbPerDoc:
       input.walBytes === null || completed.length === 0 ? null : input.walBytes / 1024 / completed.length,
+    disk: input.disk,
     chunks,
     errorKinds: [...load.errors].map(([kind, { count, sample }]) => ({ kind, count, sample })),
     failureSamples: [...new Set(failed.flatMap((outcome) => outcome.error ?? []))].slice(0, 5),
@@ -410,6 +416,16 @@ export function endToEndRows(result: EndToEndMeasurement): Row[] {
     measured: formatPercentiles(result.postMs),
     ...(postIssue ? { issue: postIssue } : {}),
   });
+  if (result.disk) {
+    const { flushMs, intervalMs, stalls } = result.disk;
+    rows.push({
+      figure: '  the data disk meanwhile',
+      measured:
+        `8 KB write + fdatasync every ${intervalMs} ms: p50/p99 ${formatFigure(flushMs.p50)} / ` +
+        `${formatFigure(flushMs.p99)} ms, max ${formatMs(flushMs.max)}; ${formatNumber(stalls)} of ` +
+        `${formatNumber(flushMs.count)} over ${STALL_MS} ms (each holds every commit behind it)`,
+    });
+  }
   const e2eIssue = atRateCheck(
     result,
     `p95 < ${ISSUE7.acceptToCompletedP95Ms / 1000} s at ${ISSUE7.latencyRatePerSec}/s`,

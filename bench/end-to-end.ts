@@ -4,8 +4,10 @@
  * end-to-end throughput, latency, memory and CPU per component over that window.
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { DatabaseTracker, waitForCompletion } from './completion.js';
 import { CpuMeter } from './cpu.js';
+import { DiskProbe } from './disk-probe.js';
 import { analyze, type EndToEndMeasurement, type EndToEndSettings } from './end-to-end-report.js';
 import { loadFixtures } from './fixtures.js';
 import { type BenchRequest, errorCount, prebuilt, runClosedLoop, runOpenLoopLoad } from './load.js';
@@ -145,6 +147,9 @@ export async function runEndToEnd(
   const walStart = await database?.walPosition();
   const walSince = () =>
     database && walStart !== undefined ? database.walBytesSince(walStart) : Promise.resolve(null);
+  // Beside the data directory, so on the disk the WAL is flushed to (the directory is Postgres').
+  const dataDirectory = (await database?.dataDirectory()) ?? null;
+  const disk = dataDirectory === null ? undefined : new DiskProbe(path.dirname(dataDirectory));
   const sinceMs = Date.now();
   sampler?.start();
   meter?.start();
@@ -172,6 +177,7 @@ export async function runEndToEnd(
     `bench: ${load.accepted.length} accepted, ${errorCount(load)} not; waiting for processing...\n`,
   );
 
+  const diskLatency = (await disk?.finish()) ?? null;
   // Held back, the workers are not among the measured processes: the CPU figures are the intake's.
   const intakeCpu = settings.holdWorkers ? meter?.stop() : undefined;
   const intakeWal = settings.holdWorkers ? await walSince() : undefined;
@@ -205,6 +211,7 @@ export async function runEndToEnd(
     roles: new Map(processes.map((process) => [process.pid, process.role])),
     cpu,
     walBytes,
+    disk: diskLatency,
     timedOut: waited.timedOut,
     formatsById,
   });

@@ -85,6 +85,7 @@ function input(overrides: Partial<AnalysisInput> & Pick<AnalysisInput, 'load' | 
     roles: new Map(),
     cpu: null,
     walBytes: null,
+    disk: null,
     timedOut: false,
     formatsById: undefined,
     ...overrides,
@@ -104,6 +105,20 @@ describe('analyze and endToEndRows', () => {
     const without = analyze(input({ load, outcomes }));
     expect(without.walKbPerDoc).toBeNull();
     expect(endToEndRows(without).some((r) => r.figure.startsWith('Postgres WAL'))).toBe(false);
+  });
+
+  it("shows the data disk's flush latency beside the POST latency, and no row without it", () => {
+    const { load, outcomes } = run({ accepted: 1_000, seconds: 2, postMs: 20, e2eMs: 400 });
+    const flushMs = { count: 40, p50: 0.31, p95: 0.9, p99: 2.4, max: 152 };
+    const disk = { directory: '/tmp/x', intervalMs: 50, flushMs, stalls: 2 };
+    const row = (result: ReturnType<typeof analyze>) =>
+      endToEndRows(result).find((candidate) => candidate.figure.includes('data disk'));
+    const result = analyze(input({ load, outcomes, disk }));
+    expect(result.disk).toEqual(disk);
+    expect(row(result)?.measured).toBe(
+      '8 KB write + fdatasync every 50 ms: p50/p99 0.310 / 2.40 ms, max 152 ms; 2 of 40 over 50 ms (each holds every commit behind it)',
+    );
+    expect(row(analyze(input({ load, outcomes })))).toBeUndefined();
   });
 
   it('judges the latency targets at 500/s offered', () => {
