@@ -424,6 +424,7 @@ export function endToEndRows(result: EndToEndMeasurement): Row[] {
         `8 KB write + fdatasync every ${intervalMs} ms: p50/p99 ${formatFigure(flushMs.p50)} / ` +
         `${formatFigure(flushMs.p99)} ms, max ${formatMs(flushMs.max)}; ${formatNumber(stalls)} of ` +
         `${formatNumber(flushMs.count)} over ${STALL_MS} ms (each holds every commit behind it)`,
+      context: true,
     });
   }
   const e2eIssue = atRateCheck(

@@ -50,7 +50,7 @@ export function suiteTable(steps: readonly { label: string; rows: readonly Row[]
     ['step', 'figure', 'measured', 'design guide target', 'result', 'issue 7 target', 'result'],
     steps.flatMap(({ label, rows }) =>
       rows
-        .filter((row) => row.guide || row.issue || row.figure === COULD_NOT_RUN)
+        .filter((row) => row.guide || row.issue || row.context || row.figure === COULD_NOT_RUN)
         .map((row) => [
           label,
           row.figure.trim(),

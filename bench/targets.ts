@@ -71,6 +71,8 @@ export interface Row {
   measured: string;
   guide?: Check;
   issue?: Check;
+  /** Not judged, but shown beside the judged rows in `all`'s table (what explains them). */
+  context?: boolean;
 }
 
 /** Every check of some rows, in order. */

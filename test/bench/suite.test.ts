@@ -53,18 +53,20 @@ describe('suiteSteps', () => {
 });
 
 describe('suiteTable', () => {
-  it('keeps only judged rows, under their step', () => {
+  it('keeps only judged rows and the rows that explain them, under their step', () => {
     const table = suiteTable([
       {
         label: 'copy',
         rows: [
           { figure: 'rows', measured: '6,000' },
           { figure: 'ingestd / COPY', measured: '40 %', issue: check('issue 7', '>= 50 %', false) },
+          { figure: '  the data disk meanwhile', measured: '2 of 1,151 over 50 ms', context: true },
         ],
       },
     ]);
     expect(table).toContain('ingestd / COPY');
     expect(table).toContain('not met');
+    expect(table).toContain('2 of 1,151 over 50 ms');
     expect(table).not.toContain('6,000');
   });
 });
