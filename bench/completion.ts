@@ -124,8 +124,10 @@ export class DatabaseTracker implements CompletionTracker {
         "SELECT current_setting('data_directory') AS directory",
       );
       return rows[0]?.directory ?? null;
-    } catch {
-      return null; // superuser or pg_read_all_settings only
+    } catch (error) {
+      // Superusers and pg_read_all_settings only: without it, no disk row.
+      if ((error as { code?: string }).code === '42501') return null;
+      throw error;
     }
   }
 

@@ -46,14 +46,17 @@ try {
     Atomics.wait(stop, 0, 0, intervalMs);
   }
 } finally {
-  fs.closeSync(fd);
-  fs.rmSync(file, { force: true });
+  try {
+    fs.closeSync(fd);
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 }
 parentPort.postMessage(latencies);
 `;
 
 export class DiskProbe {
-  private readonly stop = new Int32Array(new SharedArrayBuffer(4));
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
   private readonly latencies: Promise<number[]>;
   private readonly worker: Worker;
 
@@ -62,7 +65,7 @@ export class DiskProbe {
     const file = path.join(directory, `ingestd-bench-disk-probe-${process.pid}`);
     this.worker = new Worker(PROBE_THREAD, {
       eval: true,
-      workerData: { file, intervalMs: PROBE_INTERVAL_MS, stop: this.stop },
+      workerData: { file, intervalMs: PROBE_INTERVAL_MS, stop: this.stopFlag },
     });
     this.latencies = new Promise((resolve, reject) => {
       this.worker.once('message', resolve);
@@ -74,10 +77,19 @@ export class DiskProbe {
     this.worker.unref();
   }
 
+  /**
+   * Asks the thread to stop: it ends after the flush in progress, removing its file. Safe to
+   * call more than once; what a run that failed calls instead of finish().
+   */
+  stop(): void {
+    Atomics.store(this.stopFlag, 0, 1);
+    Atomics.notify(this.stopFlag, 0);
+  }
+
   /** Stops the probe and reports what it measured. */
   async finish(): Promise<DiskLatency> {
-    Atomics.store(this.stop, 0, 1);
-    Atomics.notify(this.stop, 0);
+    this.worker.ref(); // the awaited answer comes from the thread: keep the process up for it
+    this.stop();
     const latencies = await this.latencies;
     return {
       directory: this.directory,

@@ -7,10 +7,17 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DatabaseTracker, waitForCompletion } from './completion.js';
 import { CpuMeter } from './cpu.js';
-import { DiskProbe } from './disk-probe.js';
+import { type DiskLatency, DiskProbe } from './disk-probe.js';
 import { analyze, type EndToEndMeasurement, type EndToEndSettings } from './end-to-end-report.js';
 import { loadFixtures } from './fixtures.js';
-import { type BenchRequest, errorCount, prebuilt, runClosedLoop, runOpenLoopLoad } from './load.js';
+import {
+  type BenchRequest,
+  errorCount,
+  type LoadResult,
+  prebuilt,
+  runClosedLoop,
+  runOpenLoopLoad,
+} from './load.js';
 import {
   batchRequest,
   largeTextUpload,
@@ -82,6 +89,16 @@ function workloadFor(settings: EndToEndSettings, context: RequestContext): Workl
   }
 }
 
+/** What the disk probe measured; a probe that failed costs its row, not the run. */
+async function diskLatencyOf(disk: DiskProbe): Promise<DiskLatency | null> {
+  try {
+    return await disk.finish();
+  } catch (error) {
+    process.stderr.write(`bench: the disk probe in ${disk.directory} failed (${(error as Error).message})\n`);
+    return null;
+  }
+}
+
 /** Runs one end-to-end scenario against `target` and returns what it measured. */
 export async function runEndToEnd(
   target: Target,
@@ -147,37 +164,42 @@ export async function runEndToEnd(
   const walStart = await database?.walPosition();
   const walSince = () =>
     database && walStart !== undefined ? database.walBytesSince(walStart) : Promise.resolve(null);
-  // Beside the data directory, so on the disk the WAL is flushed to (the directory is Postgres').
+  // Beside the data directory (which is Postgres'): on the WAL's disk unless pg_wal is elsewhere.
   const dataDirectory = (await database?.dataDirectory()) ?? null;
   const disk = dataDirectory === null ? undefined : new DiskProbe(path.dirname(dataDirectory));
   const sinceMs = Date.now();
   sampler?.start();
   meter?.start();
   const onProgress = (posted: number) => progress(`posted ${posted}/${settings.docs}`);
-  const load = open
-    ? await runOpenLoopLoad({
-        http: target.http,
-        requests: workload.requests,
-        ratePerSec: settings.rate as number,
-        connections: settings.concurrency,
-        make: workload.make,
-        signal,
-        onProgress,
-      })
-    : await runClosedLoop({
-        http: target.http,
-        requests: workload.requests,
-        concurrency: settings.concurrency,
-        make: workload.make,
-        signal,
-        onProgress,
-      });
-  signal.throwIfAborted();
+  let load: LoadResult;
+  try {
+    load = open
+      ? await runOpenLoopLoad({
+          http: target.http,
+          requests: workload.requests,
+          ratePerSec: settings.rate as number,
+          connections: settings.concurrency,
+          make: workload.make,
+          signal,
+          onProgress,
+        })
+      : await runClosedLoop({
+          http: target.http,
+          requests: workload.requests,
+          concurrency: settings.concurrency,
+          make: workload.make,
+          signal,
+          onProgress,
+        });
+    signal.throwIfAborted();
+  } finally {
+    disk?.stop(); // a run that fails here leaves no probe writing beside the next one
+  }
   process.stderr.write(
     `bench: ${load.accepted.length} accepted, ${errorCount(load)} not; waiting for processing...\n`,
   );
 
-  const diskLatency = (await disk?.finish()) ?? null;
+  const diskLatency = disk ? await diskLatencyOf(disk) : null;
   // Held back, the workers are not among the measured processes: the CPU figures are the intake's.
   const intakeCpu = settings.holdWorkers ? meter?.stop() : undefined;
   const intakeWal = settings.holdWorkers ? await walSince() : undefined;

@@ -61,6 +61,11 @@ const FULL = 5 / 8;
 const SLOT_WIDTH = 8;
 const INLINE_UNITS = (SLOT_WIDTH - 2) * 2;
 
+export interface PieceTableFill {
+  slots: number;
+  used: number;
+}
+
 class PieceTable {
   private slots = new Int32Array(FIRST_TABLE_SLOTS * SLOT_WIDTH);
   private mask = FIRST_TABLE_SLOTS - 1;
@@ -163,6 +168,11 @@ class PieceTable {
     return slot;
   }
 
+  /** The table's size and how many pieces it holds (for tests of its growth). */
+  fill(): PieceTableFill {
+    return { slots: this.mask + 1, used: this.used };
+  }
+
   /** Moves every piece into a table of `size` slots (arena offsets stay valid). */
   private rehash(size: number): void {
     const old = this.slots;
@@ -249,6 +259,11 @@ function tokenizerNamed(name: TokenizerName): Tokenizer {
     loaded.set(name, tokenizer);
   }
   return tokenizer;
+}
+
+/** The size and fill of a tokenizer's piece table, for tests of its growth. */
+export function pieceTableFill(tokenizer: TokenizerName = DEFAULT_TOKENIZER): PieceTableFill {
+  return tokenizerNamed(tokenizer).pieces.fill();
 }
 
 /** The split pattern of a tokenizer, for tests that pin the assumptions TokenizedText relies on. */

@@ -5,7 +5,13 @@ import { decode as decodeCl100k, encode as encodeCl100k } from 'gpt-tokenizer/en
 import { decode as decodeO200k, encode as encodeO200k } from 'gpt-tokenizer/encoding/o200k_base';
 import { describe, expect, it } from 'vitest';
 import { type TokenizerName, tokenizerNames } from '../../src/pipeline/chunk/settings.js';
-import { countTokens, encodeTokens, splitPatternOf, TokenizedText } from '../../src/pipeline/tokenize.js';
+import {
+  countTokens,
+  encodeTokens,
+  pieceTableFill,
+  splitPatternOf,
+  TokenizedText,
+} from '../../src/pipeline/tokenize.js';
 import { edgyText, proseText, unicodeText } from './chunk/arbitraries.js';
 import { referenceTokens } from './chunk/oracles.js';
 
@@ -61,7 +67,8 @@ describe('countTokens', () => {
 
 describe('the piece cache', () => {
   it('counts pieces of every cached length exactly, as it grows, fills and starts over', () => {
-    // 85,000 distinct letter runs of 1 to 64 characters (inline in a slot up to 12, in the arena
+    // 85,000 distinct letter runs of 1 to 64 characters, each a piece with the space before it
+    // (2 to 65 units: inline in a slot up to 12, in the arena up to 64, uncounted by the cache
     // beyond): the table doubles five times, then holds 81,920 before it starts over; each piece
     // is counted twice.
     const letters = 'abcdefghijklmnopqrstuvwxyzéß中文';
@@ -102,7 +109,11 @@ describe('the piece cache', () => {
     };
     const before = words(3_000);
     cutsMatch(before);
-    countTokens(words(20_000)); // at least one growth (or, at the largest size, a start over)
+    const filled = pieceTableFill();
+    countTokens(words(20_000));
+    const grown = pieceTableFill();
+    // Grown, or (had it been at its largest) started over: either way the slots were remade.
+    expect(grown.slots > filled.slots || grown.used < filled.used).toBe(true);
     cutsMatch(words(3_000));
     cutsMatch(before);
   });
