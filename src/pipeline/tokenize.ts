@@ -50,7 +50,7 @@ const MAX_CACHED_PIECE_LENGTH = 64;
  */
 const FIRST_TABLE_SLOTS = 1 << 12;
 const LARGEST_TABLE_SLOTS = 1 << 17;
-/** Linear probing stays short up to this load (about 2.5 slots a lookup, a line or two). */
+/** Linear probing stays short up to this load: ~1.8 slots to find a piece, ~4 to miss one. */
 const FULL = 5 / 8;
 /**
  * Int32s per slot: the piece's hash (0: free), its length and tokens (length << 8 | tokens), then

@@ -84,19 +84,19 @@ interface EncodingChoice {
 }
 
 /**
- * True when decoding treats a declared charset as none: absent, unknown, or UTF-8 (or ASCII, a
- * subset of it), since the bytes are tried as UTF-8 first when nothing else is declared.
+ * The encoding a declared charset names, normalised; undefined when decoding treats it as none:
+ * absent, unknown, or UTF-8 (or ASCII, a subset of it), since the bytes are tried as UTF-8 first
+ * when nothing else is declared.
  */
-export function charsetIsIgnored(charset: string | undefined): boolean {
+function declaredEncoding(charset: string | undefined): string | undefined {
   const declared = charset?.trim().toLowerCase();
-  return (
-    declared === undefined ||
-    declared === '' ||
-    declared === 'utf-8' ||
-    declared === 'utf8' ||
-    declared === 'us-ascii' ||
-    !iconv.encodingExists(declared)
-  );
+  if (declared === undefined || declared === '' || !iconv.encodingExists(declared)) return undefined;
+  return declared === 'utf-8' || declared === 'utf8' || declared === 'us-ascii' ? undefined : declared;
+}
+
+/** True when decoding treats a declared charset as none (see declaredEncoding). */
+export function charsetIsIgnored(charset: string | undefined): boolean {
+  return declaredEncoding(charset) === undefined;
 }
 
 /** decodeRaw's order of rules; `isValidUtf8` decides the strict UTF-8 step on `bytes`. */
@@ -108,9 +108,8 @@ function chooseEncoding(
   for (const { bom, encoding } of byteOrderMarks) {
     if (bom.every((byte, index) => bytes[index] === byte)) return { encoding, bomLength: bom.length };
   }
-  if (charset !== undefined && !charsetIsIgnored(charset)) {
-    return { encoding: charset.trim().toLowerCase(), bomLength: 0 };
-  }
+  const declared = declaredEncoding(charset);
+  if (declared !== undefined) return { encoding: declared, bomLength: 0 };
   const utf16 = guessUtf16(bytes);
   if (utf16 !== undefined) return { encoding: utf16, bomLength: 0 };
   if (isValidUtf8(bytes) || isMostlyUtf8(bytes.subarray(0, ENCODING_SAMPLE_BYTES))) {
