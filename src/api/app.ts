@@ -12,6 +12,7 @@ import authPlugin from './plugins/auth.js';
 import backpressurePlugin from './plugins/backpressure.js';
 import dbPlugin from './plugins/db.js';
 import errorHandlerPlugin from './plugins/error-handler.js';
+import handoffPlugin from './plugins/handoff.js';
 import metricsPlugin from './plugins/metrics.js';
 import pipelinePlugin from './plugins/pipeline.js';
 import queuePlugin from './plugins/queue.js';
@@ -117,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { metrics: options.metrics });
   await app.register(dbPlugin, { connectionString: config.DATABASE_URL, max: config.PG_POOL_MAX });
   await app.register(queuePlugin, { redisUrl: config.REDIS_URL, prefix: config.QUEUE_PREFIX });
+  await app.register(handoffPlugin);
   await app.register(authPlugin, {
     required: config.AUTH_REQUIRED,
     cacheMs: config.API_KEY_CACHE_MS,

@@ -1,6 +1,6 @@
 import { isTransientError } from '../errors.js';
 import type { NewDocument, VersionOutcome } from '../store/documents.js';
-import { commitAndEnqueue, type HandoffDeps } from './handoff.js';
+import type { Handoff } from './handoff.js';
 
 export interface GroupCommitOptions {
   /** Most documents committed by one statement. Default 256 */
@@ -37,9 +37,10 @@ interface Waiting {
 /**
  * Group commit for single-document requests: documents that arrive while earlier commits are in
  * flight are gathered and committed together, by one INSERT, one WAL flush and one queue round
- * trip, and each request is answered once its own row is durable. Self-clocking: with nothing in
- * flight a document is committed at once (no added latency when the service is quiet), and the
- * busier it gets the larger the groups, which is when it pays. Under load a group may also linger
+ * trip, and each request is answered once its own row is durable (the jobs are enqueued behind
+ * the answers, see Handoff, so the next commit need not wait for the queue). Self-clocking: with
+ * nothing in flight a document is committed at once (no added latency when the service is
+ * quiet), and the busier it gets the larger the groups, which is when it pays. Under load a group may also linger
  * (lingerMs) for more to join it: a faster commit would otherwise make smaller groups, and every
  * group costs a statement, a commit, a queue round trip and a job whatever its size.
  *
@@ -69,7 +70,7 @@ export class GroupCommit {
   private lingering: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly deps: HandoffDeps,
+    private readonly handoff: Handoff,
     options: GroupCommitOptions = {},
   ) {
     this.maxDocuments = options.maxDocuments ?? 256;
@@ -79,14 +80,14 @@ export class GroupCommit {
     this.lingerDocuments = options.lingerDocuments ?? 16;
   }
 
-  /** Commits the document (with others arriving meanwhile) and enqueues its job. */
+  /** Commits the document (with others arriving meanwhile); its job is enqueued behind the answer. */
   submit(document: NewDocument): Promise<VersionOutcome> {
     const alone =
       document.externalId !== null ||
       document.contentText === undefined ||
       document.content.length > GROUPED_DOCUMENT_MAX_BYTES;
     if (alone) {
-      return commitAndEnqueue(this.deps, [document]).then(([outcome]) => outcome as VersionOutcome);
+      return this.handoff.commit([document]).then(([outcome]) => outcome as VersionOutcome);
     }
     return new Promise((resolve, reject) => {
       this.waiting.push({ arrived: performance.now(), document, resolve, reject });
@@ -140,10 +141,7 @@ export class GroupCommit {
 
   private async commitGroup(group: Waiting[]): Promise<void> {
     try {
-      const outcomes = await commitAndEnqueue(
-        this.deps,
-        group.map((waiting) => waiting.document),
-      );
+      const outcomes = await this.handoff.commit(group.map((waiting) => waiting.document));
       for (const [i, waiting] of group.entries()) waiting.resolve(outcomes[i] as VersionOutcome);
     } catch (error) {
       if (group.length > 1 && !isTransientError(error)) {
@@ -151,10 +149,9 @@ export class GroupCommit {
         // each on its own so only a bad one fails.
         await Promise.all(
           group.map((waiting) =>
-            commitAndEnqueue(this.deps, [waiting.document]).then(
-              ([outcome]) => waiting.resolve(outcome as VersionOutcome),
-              waiting.reject,
-            ),
+            this.handoff
+              .commit([waiting.document])
+              .then(([outcome]) => waiting.resolve(outcome as VersionOutcome), waiting.reject),
           ),
         );
         return;

@@ -8,7 +8,13 @@ import {
   type VersionOutcome,
 } from '../store/documents.js';
 import type { Pool } from '../store/pool.js';
-import { ownJob, type ProcessVersionPayload, planJobs, toProcessVersionPayload } from './jobs.js';
+import {
+  ownJob,
+  type PlannedJob,
+  type ProcessVersionPayload,
+  planJobs,
+  toProcessVersionPayload,
+} from './jobs.js';
 import type { DocumentQueue } from './producer.js';
 
 export interface HandoffDeps {
@@ -23,50 +29,75 @@ let lastEnqueueWarning = 0;
 /**
  * The durable handoff: commit the documents, then enqueue their jobs. Documents without an
  * externalId are new by definition and go in one statement; one with an externalId may be a new
- * version of an earlier one, or a duplicate that stores and queues nothing. The caller's answer
- * depends only on the commit: if Redis refuses the enqueue, the versions stay queued in Postgres
- * and the sweeper enqueues them later. Outcomes come back in the order of `documents`.
+ * version of an earlier one, or a duplicate that stores and queues nothing.
+ *
+ * commit() answers once the documents are durable and enqueues behind the answer: the answer
+ * depends only on the commit (if Redis refuses the enqueue, or the process dies first, the
+ * versions stay queued in Postgres and the sweeper enqueues them later), and the next group's
+ * commit need not wait for this one's queue round trip. settled() waits for the enqueues under
+ * way, so a closing node hands its jobs to Redis before it closes the connection.
  */
-export async function commitAndEnqueue(
-  deps: HandoffDeps,
-  documents: readonly NewDocument[],
-): Promise<VersionOutcome[]> {
-  const fresh = documents.filter((d) => d.externalId === null);
-  // New small text documents travel in group jobs, whose ids their versions record as they are
-  // inserted; any other gets a job of its own, so no job runs long (a fetch, a PDF).
-  const grouped: ProcessVersionPayload[] = [];
-  const alone: ProcessVersionPayload[] = [];
-  for (const d of fresh) (joinsGroupJob(d) ? grouped : alone).push(payloadOf(d, d.id, 1));
-  const freshJobs = [...planJobs(grouped), ...alone.map(ownJob)];
-  const groupJobIds = new Map<string, string>();
-  for (const job of freshJobs) {
-    if (job.versions.length > 1) for (const v of job.versions) groupJobIds.set(v.documentId, job.jobId);
-  }
-  await insertDocuments(deps.pool, fresh, groupJobIds);
-  const outcomes = new Map<NewDocument, VersionOutcome>(
-    fresh.map((d) => [d, { id: d.id, version: 1, duplicate: false, status: 'queued' }]),
-  );
-  const versioned: ProcessVersionPayload[] = [];
-  for (const document of documents) {
-    if (document.externalId === null) continue;
-    const outcome = await addDocumentVersion(deps.pool, document);
-    outcomes.set(document, outcome);
-    if (!outcome.duplicate) versioned.push(payloadOf(document, outcome.id, outcome.version));
-  }
-  const ordered = documents.map((d) => outcomes.get(d) as VersionOutcome);
-  const queued = fresh.length + versioned.length;
-  deps.metrics.documentsAccepted.inc(queued);
-  try {
-    await deps.queue.enqueuePlanned([...freshJobs, ...versioned.map(ownJob)]);
-  } catch (error) {
-    deps.metrics.enqueueFailures.inc(queued);
-    // One line every few seconds is enough during an outage; the counter has the total.
-    if (Date.now() - lastEnqueueWarning > 5_000) {
-      lastEnqueueWarning = Date.now();
-      deps.logger.warn({ err: error }, 'enqueue failed after commit; versions stay queued for the sweeper');
+export class Handoff {
+  private readonly enqueues = new Set<Promise<void>>();
+
+  constructor(private readonly deps: HandoffDeps) {}
+
+  /** Commits the documents; outcomes come back in the order of `documents`, once durable. */
+  async commit(documents: readonly NewDocument[]): Promise<VersionOutcome[]> {
+    const deps = this.deps;
+    const fresh = documents.filter((d) => d.externalId === null);
+    // New small text documents travel in group jobs, whose ids their versions record as they are
+    // inserted; any other gets a job of its own, so no job runs long (a fetch, a PDF).
+    const grouped: ProcessVersionPayload[] = [];
+    const alone: ProcessVersionPayload[] = [];
+    for (const d of fresh) (joinsGroupJob(d) ? grouped : alone).push(payloadOf(d, d.id, 1));
+    const freshJobs = [...planJobs(grouped), ...alone.map(ownJob)];
+    const groupJobIds = new Map<string, string>();
+    for (const job of freshJobs) {
+      if (job.versions.length > 1) for (const v of job.versions) groupJobIds.set(v.documentId, job.jobId);
     }
+    await insertDocuments(deps.pool, fresh, groupJobIds);
+    const outcomes = new Map<NewDocument, VersionOutcome>(
+      fresh.map((d) => [d, { id: d.id, version: 1, duplicate: false, status: 'queued' }]),
+    );
+    const versioned: ProcessVersionPayload[] = [];
+    for (const document of documents) {
+      if (document.externalId === null) continue;
+      const outcome = await addDocumentVersion(deps.pool, document);
+      outcomes.set(document, outcome);
+      if (!outcome.duplicate) versioned.push(payloadOf(document, outcome.id, outcome.version));
+    }
+    const queued = fresh.length + versioned.length;
+    deps.metrics.documentsAccepted.inc(queued);
+    this.enqueueBehind([...freshJobs, ...versioned.map(ownJob)]);
+    return documents.map((d) => outcomes.get(d) as VersionOutcome);
   }
-  return ordered;
+
+  /** Resolves once every enqueue started so far has finished or been left to the sweeper. */
+  async settled(): Promise<void> {
+    while (this.enqueues.size > 0) await Promise.all(this.enqueues);
+  }
+
+  private enqueueBehind(jobs: PlannedJob[]): void {
+    if (jobs.length === 0) return;
+    const versions = jobs.reduce((sum, job) => sum + job.versions.length, 0);
+    const enqueue = this.deps.queue.enqueuePlanned(jobs).then(
+      () => {},
+      (error: unknown) => {
+        this.deps.metrics.enqueueFailures.inc(versions);
+        // One line every few seconds is enough during an outage; the counter has the total.
+        if (Date.now() - lastEnqueueWarning > 5_000) {
+          lastEnqueueWarning = Date.now();
+          this.deps.logger.warn(
+            { err: error },
+            'enqueue failed after commit; versions stay queued for the sweeper',
+          );
+        }
+      },
+    );
+    this.enqueues.add(enqueue);
+    void enqueue.finally(() => this.enqueues.delete(enqueue));
+  }
 }
 
 /** Documents larger than this (or not text, or sent by URL) get jobs of their own. */

@@ -49,6 +49,7 @@ describe('POST /api/v1/documents', () => {
   it('enqueues a job that carries ids only, never the content', async () => {
     const response = await post({ content: 'secret text that must stay out of redis' });
     const { id } = response.json();
+    await ctx.app.handoff.settled();
     const job = await ctx.app.documentQueue.queue.getJob(`${id}-v1`);
     expect(job?.data).toEqual({
       documentId: id,
@@ -177,7 +178,8 @@ describe('POST /api/v1/documents/batch', () => {
       ids,
     ]);
     expect(rows.map((row) => row.source)).toEqual(['api', 'crawler']);
-    // One job for the two: a group job, as the batch was one commit.
+    // One job for the two: a group job, as the batch was one commit (enqueued behind the answer).
+    await ctx.app.handoff.settled();
     const queued = await queuedDocumentIds(ctx.app.documentQueue.queue);
     expect(ids.map((id) => queued.get(id))).toEqual([1, 1]);
     const groups = await ctx.app.documentQueue.queue.getJobs(['waiting']);

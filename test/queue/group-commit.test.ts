@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupCommit, type GroupCommitOptions } from '../../src/queue/group-commit.js';
+import { Handoff } from '../../src/queue/handoff.js';
 import { PROCESS_VERSIONS_JOB } from '../../src/queue/jobs.js';
 import type { NewDocument } from '../../src/store/documents.js';
 import { createTestApp, newTestDocument, silentLogger, type TestContext } from '../helpers/context.js';
@@ -15,11 +16,11 @@ function document(content: string, metadata: Record<string, unknown> = {}): NewD
   return newTestDocument(content, { metadata, contentText: content });
 }
 
-/** A GroupCommit on the test app whose every query is shown to `watch` first. */
+/** A GroupCommit (and its Handoff) on the test app whose every query is shown to `watch` first. */
 function watchedGroupCommit(
   options: GroupCommitOptions,
   watch: (args: unknown[]) => void = () => {},
-): GroupCommit {
+): { commit: GroupCommit; handoff: Handoff } {
   const pool = context.app.db;
   const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
   const watched = new Proxy(pool, {
@@ -31,19 +32,26 @@ function watchedGroupCommit(
       };
     },
   });
-  return new GroupCommit(
-    { pool: watched, queue: context.app.documentQueue, metrics: context.app.metrics, logger: silentLogger },
-    options,
-  );
+  const handoff = new Handoff({
+    pool: watched,
+    queue: context.app.documentQueue,
+    metrics: context.app.metrics,
+    logger: silentLogger,
+  });
+  return { commit: new GroupCommit(handoff, options), handoff };
 }
 
 describe('group commit', () => {
   it('commits concurrent documents in groups, each answered with its own outcome, jobs enqueued', async () => {
     const statements: string[] = [];
     // The defaults: one commit in flight.
-    const commit = watchedGroupCommit({}, (args) => statements.push(String(args[0]).slice(0, 40)));
+    const { commit, handoff } = watchedGroupCommit({}, (args) =>
+      statements.push(String(args[0]).slice(0, 40)),
+    );
     const documents = Array.from({ length: 50 }, (_, i) => document(`text ${i} ünïcode`));
     const outcomes = await Promise.all(documents.map((d) => commit.submit(d)));
+    // Each answer came once its row was durable; the jobs are enqueued behind the answers.
+    await handoff.settled();
     expect(outcomes.map((o) => o.id)).toEqual(documents.map((d) => d.id));
     expect(outcomes.every((o) => o.version === 1 && !o.duplicate)).toBe(true);
     // The first goes alone (nothing was in flight), the other 49 together.
@@ -80,7 +88,7 @@ describe('group commit', () => {
 
   it('starts a second commit while one is in flight when allowed two', async () => {
     const statements: string[] = [];
-    const commit = watchedGroupCommit({ maxInFlight: 2 }, (args) => statements.push(String(args[0])));
+    const { commit } = watchedGroupCommit({ maxInFlight: 2 }, (args) => statements.push(String(args[0])));
     const documents = Array.from({ length: 20 }, (_, i) => document(`two in flight ${i}`));
     const outcomes = await Promise.all(documents.map((d) => commit.submit(d)));
     expect(outcomes.map((o) => o.id)).toEqual(documents.map((d) => d.id));
@@ -91,7 +99,7 @@ describe('group commit', () => {
   it('under load, lets a document wait up to lingerMs for others to share its commit', async () => {
     const statements: string[] = [];
     const lingerMs = 300;
-    const commit = watchedGroupCommit({ lingerMs, lingerDocuments: 4 }, (args) =>
+    const { commit } = watchedGroupCommit({ lingerMs, lingerDocuments: 4 }, (args) =>
       statements.push(String(args[0])),
     );
     const timed = async (d: NewDocument) => {
@@ -126,7 +134,7 @@ describe('group commit', () => {
   });
 
   it('retries a group the database refuses one by one, so only the bad document fails', async () => {
-    const commit = watchedGroupCommit({ maxInFlight: 1 });
+    const { commit } = watchedGroupCommit({ maxInFlight: 1 });
     // jsonb cannot hold \u0000: Postgres refuses that row's data (22P05).
     const bad = document('bad', { note: 'nul \u0000 here' });
     const good = [document('good 1'), document('good 2'), document('good 3')];
@@ -143,7 +151,7 @@ describe('group commit', () => {
 
   it('caps a group by bytes, and commits big documents and binary uploads on their own', async () => {
     const statements: number[] = [];
-    const commit = watchedGroupCommit({ maxInFlight: 1, maxBytes: 1024 * 1024 }, (args) => {
+    const { commit } = watchedGroupCommit({ maxInFlight: 1, maxBytes: 1024 * 1024 }, (args) => {
       const values = (args[1] ?? (args[0] as { values?: unknown[] }).values ?? []) as unknown[];
       statements.push(Array.isArray(values[0]) ? values[0].length : 1);
     });

@@ -95,6 +95,7 @@ describe('the sweeper, for a job that failed while its version stayed queued', (
           payload: { content: 'second chance' },
         })
       ).json();
+      await otherApp.handoff.settled();
       const job = await otherApp.documentQueue.queue.getJob(`${id}-v1`);
       await eventually(
         async () => ((await job?.getState()) === 'failed' ? true : undefined),

@@ -20,7 +20,11 @@ afterAll(async () => {
 
 const post = (payload: object) => app.inject({ method: 'POST', url: '/api/v1/documents', payload });
 const get = (url: string) => app.inject({ method: 'GET', url });
-const jobCount = async () => (await app.documentQueue.queue.getJobCounts('waiting')).waiting;
+/** Waiting jobs, once the jobs of the documents answered so far are enqueued. */
+const jobCount = async () => {
+  await app.handoff.settled();
+  return (await app.documentQueue.queue.getJobCounts('waiting')).waiting;
+};
 
 describe('sending a document again under its externalId', () => {
   it('with the same content answers 200 duplicate with the existing version, storing and queueing nothing', async () => {
@@ -136,6 +140,7 @@ describe('DELETE /api/v1/documents/:id', () => {
     await worker?.close();
     worker = undefined;
     const { id } = (await post({ content: 'to be deleted', source: 'docs', externalId: 'gone' })).json();
+    await app.handoff.settled();
     expect(await app.documentQueue.queue.getJob(`${id}-v1`)).toBeDefined();
 
     const response = await app.inject({ method: 'DELETE', url: `/api/v1/documents/${id}` });

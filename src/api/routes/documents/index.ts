@@ -7,7 +7,6 @@ import { z } from 'zod';
 import type { Config } from '../../../config.js';
 import { RequestError } from '../../../errors.js';
 import { GroupCommit } from '../../../queue/group-commit.js';
-import { commitAndEnqueue, type HandoffDeps } from '../../../queue/handoff.js';
 import { toProcessVersionPayload } from '../../../queue/jobs.js';
 import { listVersionChunks } from '../../../store/chunks.js';
 import {
@@ -88,14 +87,8 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
   const { config } = options;
   const api = app.withTypeProvider<ZodTypeProvider>();
   const ttlMs = config.IDEMPOTENCY_TTL_HOURS * 3_600_000;
-  const handoff: HandoffDeps = {
-    pool: app.db,
-    queue: app.documentQueue,
-    metrics: app.metrics,
-    logger: app.log,
-  };
   // Concurrent single-document POSTs share commits (see GroupCommit).
-  const groupCommit = new GroupCommit(handoff, { lingerMs: config.GROUP_COMMIT_LINGER_MS });
+  const groupCommit = new GroupCommit(app.handoff, { lingerMs: config.GROUP_COMMIT_LINGER_MS });
 
   // One endpoint, three ways in: JSON, a multipart upload, or a raw body of any other type. The
   // upload parsers live in their own context, so no other route accepts arbitrary bodies.
@@ -227,7 +220,7 @@ export async function documentRoutes(app: FastifyInstance, options: { config: Co
         reply,
         { fingerprint, ttlMs, documents: accepted },
         async () => {
-          const outcomes = await commitAndEnqueue(handoff, accepted);
+          const outcomes = await app.handoff.commit(accepted);
           outcomes.forEach((outcome, i) => {
             const item = acceptedItems[i];
             if (!item) return;
