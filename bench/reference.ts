@@ -3,8 +3,13 @@
  * server of reference-server.ts, in the same run, on the same Postgres, and the ratio of their
  * accept rates. Both intakes are measured with the machine to themselves: ingestd's workers start
  * only after both have been measured (then every accepted document is waited for, so nothing lost
- * goes unnoticed). Rounds run reference, ingestd, ingestd, reference, so a drift in the machine's
- * load over the run weighs on both alike.
+ * goes unnoticed).
+ *
+ * The machine's speed drifts by tens of percent over seconds (neighbours on the host, a disk
+ * flush that stalls every commit behind it), so the servers take turns in several short cycles,
+ * each run reference, ingestd, ingestd, reference: a drift within a cycle weighs on both alike,
+ * and the ratio is the median of the cycles' ratios, so one cycle caught by a stall does not
+ * decide it. Every cycle's ratio is reported, and the ratio of the pooled rates beside it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -24,9 +29,14 @@ import { type Summary, summarize } from './stats.js';
 import type { Target } from './target.js';
 import { check, GUIDE, ISSUE7, type Row } from './targets.js';
 
+/** Cycles the servers take turns in (see the top of this file). */
+export const REFERENCE_CYCLES = 4;
+
 export interface ReferenceSettings {
-  /** Documents sent to each server (split over two rounds). */
+  /** Documents sent to each server, split evenly over its rounds (two a cycle). */
   docs: number;
+  /** Cycles of four rounds: reference, ingestd, ingestd, reference. */
+  cycles: number;
   concurrency: number;
   words: number;
   chunkSize: number;
@@ -55,8 +65,12 @@ export interface ReferenceMeasurement {
   settings: ReferenceSettings;
   reference: IntakeSide;
   ingestd: IntakeSide;
-  /** ingestd's accept rate / the reference's. */
+  /** The median of cycleRatios: the scenario's figure. */
   ratio: number | null;
+  /** Each cycle's ingestd accept rate / the reference's, in the order run. */
+  cycleRatios: (number | null)[];
+  /** ingestd's accept rate over all its rounds / the reference's over all of its. */
+  pooledRatio: number | null;
   /** Documents the reference accepted, warm-up included, and the rows it committed for them. */
   referenceAcceptedTotal: number;
   referenceRowsStored: number;
@@ -145,6 +159,31 @@ function combine(server: IntakeSide['server'], rounds: readonly Round[]): Intake
   };
 }
 
+/** ingestd's accept rate / the reference's, or null if either is unknown. */
+function rateRatio(ingestd: IntakeSide, reference: IntakeSide): number | null {
+  return ingestd.acceptedPerSec !== null && reference.acceptedPerSec
+    ? ingestd.acceptedPerSec / reference.acceptedPerSec
+    : null;
+}
+
+/** `total` split into `parts` sizes that differ by at most one, the larger first. */
+export function splitEvenly(total: number, parts: number): number[] {
+  return Array.from(
+    { length: parts },
+    (_, index) => Math.floor(total / parts) + (index < total % parts ? 1 : 0),
+  );
+}
+
+/** The median of the known values (the mean of the middle two for an even count), or null. */
+export function median(values: readonly (number | null)[]): number | null {
+  const known = values.filter((value): value is number => value !== null).sort((a, b) => a - b);
+  if (known.length === 0) return null;
+  const middle = Math.floor(known.length / 2);
+  return known.length % 2 === 1
+    ? (known[middle] as number)
+    : ((known[middle - 1] as number) + (known[middle] as number)) / 2;
+}
+
 /** Runs the scenario against an `up` target started with its workers held back. */
 export async function runReference(
   target: Target,
@@ -220,20 +259,31 @@ export async function runReference(
     keep('reference', await send('reference', settings.warmupDocs, false));
     keep('ingestd', await send('ingestd', settings.warmupDocs, false));
   }
-  const half = Math.ceil(settings.docs / 2);
-  const rounds: { server: keyof typeof servers; round: Round }[] = [];
-  for (const server of ['reference', 'ingestd', 'ingestd', 'reference'] as const) {
-    const documents = rounds.some((done) => done.server === server) ? settings.docs - half : half;
-    process.stderr.write(`bench: ${server}: ${documents} documents, ${settings.concurrency} in flight\n`);
-    rounds.push({ server, round: keep(server, await send(server, documents, true)) });
+  const roundSizes = splitEvenly(settings.docs, 2 * settings.cycles);
+  const rounds: { cycle: number; server: keyof typeof servers; round: Round }[] = [];
+  const roundsSent = { reference: 0, ingestd: 0 };
+  for (let cycle = 0; cycle < settings.cycles; cycle++) {
+    for (const server of ['reference', 'ingestd', 'ingestd', 'reference'] as const) {
+      const documents = roundSizes[roundsSent[server]++] ?? 0;
+      if (documents === 0) continue;
+      process.stderr.write(
+        `bench: cycle ${cycle + 1} of ${settings.cycles}: ${server}, ${documents} documents, ${settings.concurrency} in flight\n`,
+      );
+      rounds.push({ cycle, server, round: keep(server, await send(server, documents, true)) });
+    }
   }
-  const sideOf = (server: keyof typeof servers) =>
+  const sideOf = (server: keyof typeof servers, cycle?: number) =>
     combine(
       server,
-      rounds.filter((done) => done.server === server).map((done) => done.round),
+      rounds
+        .filter((done) => done.server === server && (cycle === undefined || done.cycle === cycle))
+        .map((done) => done.round),
     );
   const referenceSide = sideOf('reference');
   const ingestdSide = sideOf('ingestd');
+  const cycleRatios = Array.from({ length: settings.cycles }, (_, cycle) =>
+    rateRatio(sideOf('ingestd', cycle), sideOf('reference', cycle)),
+  );
 
   process.stderr.write(`bench: starting ingestd's workers; waiting for ${ingestdIds.length} documents...\n`);
   await target.startWorkers();
@@ -265,10 +315,9 @@ export async function runReference(
     settings,
     reference: referenceSide,
     ingestd: ingestdSide,
-    ratio:
-      ingestdSide.acceptedPerSec !== null && referenceSide.acceptedPerSec
-        ? ingestdSide.acceptedPerSec / referenceSide.acceptedPerSec
-        : null,
+    ratio: median(cycleRatios),
+    cycleRatios,
+    pooledRatio: rateRatio(ingestdSide, referenceSide),
     referenceAcceptedTotal: referenceIds.length,
     referenceRowsStored,
     ingestdOutcome: {
@@ -309,7 +358,7 @@ export function referenceRows(result: ReferenceMeasurement): Row[] {
       figure: 'documents',
       measured:
         `${formatNumber(settings.docs)} per server of ${formatNumber(settings.words)} words, ${settings.concurrency} in flight; ` +
-        'rounds reference, ingestd, ingestd, reference; ingestd workers started after',
+        `${settings.cycles} cycles of rounds reference, ingestd, ingestd, reference; ingestd workers started after`,
     },
     {
       figure: 'reference accepted docs/s',
@@ -325,7 +374,11 @@ export function referenceRows(result: ReferenceMeasurement): Row[] {
       ),
     },
     {
-      figure: 'ingestd / reference',
+      figure: 'ingestd / reference, each cycle',
+      measured: `${result.cycleRatios.map(formatRatio).join(', ')}; pooled rates ${formatRatio(result.pooledRatio)}`,
+    },
+    {
+      figure: 'ingestd / reference (median cycle)',
       measured: formatRatio(result.ratio),
       issue: check(
         'issue 7',

@@ -21,7 +21,13 @@ import {
   problemLines,
 } from './end-to-end-report.js';
 import { describeMachine, formatRows, type Machine, machineLine } from './format.js';
-import { type ReferenceMeasurement, referenceProblems, referenceRows, runReference } from './reference.js';
+import {
+  REFERENCE_CYCLES,
+  type ReferenceMeasurement,
+  referenceProblems,
+  referenceRows,
+  runReference,
+} from './reference.js';
 import { COULD_NOT_RUN, suiteSteps, suiteTable } from './suite.js';
 import { openTarget, type Target } from './target.js';
 import { type Check, checksOf, GUIDE, ISSUE7, type Row, verdictLine } from './targets.js';
@@ -179,6 +185,7 @@ async function runScenario(
       target,
       {
         docs: options.docs,
+        cycles: REFERENCE_CYCLES,
         concurrency: options.concurrency,
         warmupDocs: options.warmupDocs,
         timeoutMs: options.timeoutMs,
