@@ -6,7 +6,10 @@ export interface ApiNode {
   app: FastifyInstance;
   /** Where the node listens, e.g. http://127.0.0.1:8080 */
   url: string;
-  /** /ready turns 503, the listener closes, in-flight requests finish, pools close. Safe to call twice. */
+  /**
+   * /ready turns 503, the listener closes, in-flight requests finish, enqueues under way reach
+   * Redis, pools close. Safe to call twice.
+   */
   close(): Promise<void>;
 }
 

@@ -40,9 +40,10 @@ interface Waiting {
  * trip, and each request is answered once its own row is durable (the jobs are enqueued behind
  * the answers, see Handoff, so the next commit need not wait for the queue). Self-clocking: with
  * nothing in flight a document is committed at once (no added latency when the service is
- * quiet), and the busier it gets the larger the groups, which is when it pays. Under load a group may also linger
- * (lingerMs) for more to join it: a faster commit would otherwise make smaller groups, and every
- * group costs a statement, a commit, a queue round trip and a job whatever its size.
+ * quiet), and the busier it gets the larger the groups, which is when it pays. Under load a
+ * group may also linger (lingerMs) for more to join it: a faster commit would otherwise make
+ * smaller groups, and every group costs a statement, a commit, a queue round trip and a job
+ * whatever its size.
  *
  * Documents with an externalId may be new versions of earlier ones; they take the versioning
  * path one by one. So do large documents and uploads (not JSON text): grouped documents are the

@@ -34,13 +34,22 @@ let lastEnqueueWarning = 0;
  * commit() answers once the documents are durable and enqueues behind the answer: the answer
  * depends only on the commit (if Redis refuses the enqueue, or the process dies first, the
  * versions stay queued in Postgres and the sweeper enqueues them later), and the next group's
- * commit need not wait for this one's queue round trip. settled() waits for the enqueues under
- * way, so a closing node hands its jobs to Redis before it closes the connection.
+ * commit need not wait for this one's queue round trip. Past MAX_ENQUEUES_BEHIND enqueues under
+ * way (Redis stalled, not down: a refused enqueue fails at once), answers wait for their own
+ * enqueue again, so a stall slows the intake rather than gathering jobs in memory. settled()
+ * waits for the enqueues under way, so a closing node hands its jobs to Redis before it closes
+ * the connection.
  */
 export class Handoff {
   private readonly enqueues = new Set<Promise<void>>();
+  private readonly maxEnqueuesBehind: number;
 
-  constructor(private readonly deps: HandoffDeps) {}
+  constructor(
+    private readonly deps: HandoffDeps,
+    options: { maxEnqueuesBehind?: number } = {},
+  ) {
+    this.maxEnqueuesBehind = options.maxEnqueuesBehind ?? MAX_ENQUEUES_BEHIND;
+  }
 
   /** Commits the documents; outcomes come back in the order of `documents`, once durable. */
   async commit(documents: readonly NewDocument[]): Promise<VersionOutcome[]> {
@@ -69,36 +78,44 @@ export class Handoff {
     }
     const queued = fresh.length + versioned.length;
     deps.metrics.documentsAccepted.inc(queued);
-    this.enqueueBehind([...freshJobs, ...versioned.map(ownJob)]);
+    const enqueued = this.enqueueBehind([...freshJobs, ...versioned.map(ownJob)]);
+    if (this.enqueues.size > this.maxEnqueuesBehind) await enqueued;
     return documents.map((d) => outcomes.get(d) as VersionOutcome);
   }
 
-  /** Resolves once every enqueue started so far has finished or been left to the sweeper. */
+  /** Resolves once no enqueue is under way (each ends within the queue's enqueue timeout). */
   async settled(): Promise<void> {
     while (this.enqueues.size > 0) await Promise.all(this.enqueues);
   }
 
-  private enqueueBehind(jobs: PlannedJob[]): void {
-    if (jobs.length === 0) return;
+  /** Starts the enqueue; the promise resolves when it is done or left to the sweeper, never rejects. */
+  private enqueueBehind(jobs: PlannedJob[]): Promise<void> {
+    if (jobs.length === 0) return Promise.resolve();
     const versions = jobs.reduce((sum, job) => sum + job.versions.length, 0);
-    const enqueue = this.deps.queue.enqueuePlanned(jobs).then(
-      () => {},
-      (error: unknown) => {
-        this.deps.metrics.enqueueFailures.inc(versions);
-        // One line every few seconds is enough during an outage; the counter has the total.
-        if (Date.now() - lastEnqueueWarning > 5_000) {
-          lastEnqueueWarning = Date.now();
-          this.deps.logger.warn(
-            { err: error },
-            'enqueue failed after commit; versions stay queued for the sweeper',
-          );
-        }
-      },
-    );
+    const enqueue = this.deps.queue
+      .enqueuePlanned(jobs)
+      .catch((error: unknown) => this.enqueueFailed(error, versions))
+      .catch(() => {}) // a throwing logger must not turn into an unhandled rejection
+      .finally(() => this.enqueues.delete(enqueue));
     this.enqueues.add(enqueue);
-    void enqueue.finally(() => this.enqueues.delete(enqueue));
+    return enqueue;
+  }
+
+  private enqueueFailed(error: unknown, versions: number): void {
+    this.deps.metrics.enqueueFailures.inc(versions);
+    // One line every few seconds is enough during an outage; the counter has the total.
+    if (Date.now() - lastEnqueueWarning > 5_000) {
+      lastEnqueueWarning = Date.now();
+      this.deps.logger.warn(
+        { err: error },
+        'enqueue failed after commit; versions stay queued for the sweeper',
+      );
+    }
   }
 }
+
+/** Enqueues under way past which an answer waits for its own (see Handoff). Default of the option. */
+const MAX_ENQUEUES_BEHIND = 256;
 
 /** Documents larger than this (or not text, or sent by URL) get jobs of their own. */
 const GROUP_JOB_DOCUMENT_MAX_BYTES = 256 * 1024;

@@ -9,6 +9,7 @@ beforeAll(async () => {
   ctx = await createTestApp();
   // Some traffic, so the histograms and counters have samples.
   await ctx.app.inject({ method: 'POST', url: '/api/v1/documents', payload: { content: 'counted words' } });
+  await ctx.app.handoff.settled(); // its job is enqueued behind the answer
   await ctx.app.inject({ method: 'GET', url: '/api/v1/documents/01900000-0000-7000-8000-000000000000' });
 });
 afterAll(async () => {

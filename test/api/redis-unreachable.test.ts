@@ -39,5 +39,9 @@ describe('an API node whose Redis is unreachable', () => {
     expect(Date.now() - started).toBeLessThan(8_000);
     const stored = await app.db.query('SELECT status FROM documents WHERE id = $1', [response.json().id]);
     expect(stored.rows).toEqual([{ status: 'queued' }]);
+    // The enqueue behind the answer fails, is counted, and leaves the version to the sweeper.
+    await app.handoff.settled();
+    const metrics = await app.metrics.registry.getSingleMetricAsString('ingestd_enqueue_failures_total');
+    expect(metrics).toMatch(/^ingestd_enqueue_failures_total 1$/m);
   });
 });

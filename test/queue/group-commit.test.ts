@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { GroupCommit, type GroupCommitOptions } from '../../src/queue/group-commit.js';
 import { Handoff } from '../../src/queue/handoff.js';
 import { PROCESS_VERSIONS_JOB } from '../../src/queue/jobs.js';
@@ -11,6 +11,11 @@ beforeAll(async () => {
   context = await createTestApp();
 });
 afterAll(async () => context?.close());
+/** Every test's handoffs, settled after it: no enqueue outlives its test. */
+const handoffs: Handoff[] = [];
+afterEach(async () => {
+  await Promise.all(handoffs.splice(0).map((handoff) => handoff.settled()));
+});
 
 function document(content: string, metadata: Record<string, unknown> = {}): NewDocument {
   return newTestDocument(content, { metadata, contentText: content });
@@ -38,6 +43,7 @@ function watchedGroupCommit(
     metrics: context.app.metrics,
     logger: silentLogger,
   });
+  handoffs.push(handoff);
   return { commit: new GroupCommit(handoff, options), handoff };
 }
 
