@@ -117,6 +117,11 @@ export const DEFAULT_RATE = 500;
 export const SUITE_THROUGHPUT_RATE = 1010;
 export const DEFAULT_DURATION_SECONDS = 60;
 export const DEFAULT_WARMUP_DOCS = 200;
+/**
+ * reference warms each server with a round's worth: after 200, ingestd's first measured round was
+ * the lowest of the four in 11 of 12 runs (67-87% against medians of 72-99%), still warming up.
+ */
+export const REFERENCE_WARMUP_DOCS = 2000;
 export const DEFAULT_BATCH_SIZE = 100;
 /** Issue 7: "a 50 MB text document and a 1,000-document batch do not push a process past its limit". */
 export const MEMORY_BATCH_SIZE = 1000;
@@ -191,7 +196,7 @@ export function resolveOptions(
     batchSize,
     bigDocumentMb: raw.bigDocumentMb ?? DEFAULT_BIG_DOCUMENT_MB,
     workerConcurrency: raw.workerConcurrency,
-    warmupDocs: raw.warmup ?? DEFAULT_WARMUP_DOCS,
+    warmupDocs: raw.warmup ?? (chosen === 'reference' ? REFERENCE_WARMUP_DOCS : DEFAULT_WARMUP_DOCS),
     holdWorkers: raw.holdWorkers === true,
     target,
     url: raw.url,
@@ -237,8 +242,9 @@ Scenarios:
   mixed-formats  the fixtures of test/fixtures (PDF, DOCX, HTML, MD, CSV, JSON, XLSX, PPTX, ODT, text) as uploads
   sustained      --rate documents/s for --duration s, open loop (latency from the intended send time)
   memory         a 50 MB text document (raw upload) and a 1,000-document batch at once: peak RSS per process
-  reference      single against ingestd and against a least-work server (bench/reference-server.ts), taking
-                 turns in 4 cycles (16,000 documents each): the median of the cycles' ratios
+  reference      single against ingestd and against a least-work server (bench/reference-server.ts): 16,000
+                 documents to each, taking turns in 4 cycles of 2,000-document rounds; the median of the
+                 cycles' ratios
   chunkers       MB/s of each chunking strategy and of LangChain's RecursiveCharacterTextSplitter, same text
   copy           chunk rows through ingestd's insert path vs a plain COPY of the same rows
   extraction     detection + extraction per format and chunking, in-process
@@ -289,7 +295,7 @@ export function parseArguments(argv: readonly string[]): BenchOptions {
     .option('--worker-concurrency <n>', "jobs per worker process (default: ingestd's own)", positiveInt)
     .option(
       '--warmup <n>',
-      `documents sent and finished before measuring (default ${DEFAULT_WARMUP_DOCS})`,
+      `documents sent and finished before measuring (default ${DEFAULT_WARMUP_DOCS}; reference ${REFERENCE_WARMUP_DOCS} to each server)`,
       nonNegativeInt,
     )
     .option(

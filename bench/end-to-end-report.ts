@@ -432,10 +432,12 @@ export function endToEndRows(result: EndToEndMeasurement): Row[] {
     `p95 < ${ISSUE7.acceptToCompletedP95Ms / 1000} s at ${ISSUE7.latencyRatePerSec}/s`,
     result.e2eMs.p95 !== null && result.e2eMs.p95 < ISSUE7.acceptToCompletedP95Ms,
   );
+  // With the workers held back, the latency is mostly the wait for the intake to end: not judged.
+  const held = result.settings.holdWorkers;
   rows.push({
     figure: 'accept->completed p50/p95/p99',
-    measured: formatPercentiles(result.e2eMs),
-    guide: guideP95Check(result.e2eMs.p95, result.completedPerSec),
+    measured: `${formatPercentiles(result.e2eMs)}${held ? ' (workers held back: not judged)' : ''}`,
+    ...(held ? {} : { guide: guideP95Check(result.e2eMs.p95, result.completedPerSec) }),
     ...(e2eIssue ? { issue: e2eIssue } : {}),
   });
   rows.push({ figure: '  of which processing (no queue)', measured: formatPercentiles(result.processingMs) });

@@ -376,6 +376,7 @@ export function referenceRows(result: ReferenceMeasurement): Row[] {
     {
       figure: 'ingestd / reference, each cycle',
       measured: `${result.cycleRatios.map(formatRatio).join(', ')}; pooled rates ${formatRatio(result.pooledRatio)}`,
+      context: true,
     },
     {
       figure: 'ingestd / reference (median cycle)',

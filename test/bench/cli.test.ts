@@ -17,6 +17,14 @@ describe('resolveOptions', () => {
     expect(options.apiKey).toBeUndefined();
   });
 
+  it('sends reference 16,000 documents a server after warming each with 2,000, unless told otherwise', () => {
+    expect(resolveOptions(given({ scenario: 'reference' }), {})).toMatchObject({
+      docs: 16_000,
+      warmupDocs: 2000,
+    });
+    expect(resolveOptions(given({ scenario: 'reference', warmup: 50 }), {}).warmupDocs).toBe(50);
+  });
+
   it('holds the workers back only where the intake alone means something: single and batch, own stack', () => {
     expect(resolveOptions(given({ scenario: 'batch', holdWorkers: true }), {}).holdWorkers).toBe(true);
     expect(resolveOptions(given({ scenario: 'batch' }), {}).holdWorkers).toBe(false);

@@ -121,6 +121,17 @@ describe('analyze and endToEndRows', () => {
     expect(row(analyze(input({ load, outcomes })))).toBeUndefined();
   });
 
+  it('does not judge accept->completed against the design guide when the workers were held back', () => {
+    const { load, outcomes } = run({ accepted: 2_000, seconds: 2, postMs: 20, e2eMs: 12_000 });
+    const row = (held: boolean) =>
+      endToEndRows(analyze(input({ load, outcomes, settings: settings({ holdWorkers: held }) }))).find(
+        (candidate) => candidate.figure === 'accept->completed p50/p95/p99',
+      );
+    expect(row(false)?.guide?.status).toBe('not met');
+    expect(row(true)?.guide).toBeUndefined();
+    expect(row(true)?.measured).toMatch(/\(workers held back: not judged\)$/);
+  });
+
   it('judges the latency targets at 500/s offered', () => {
     const { load, outcomes } = run({ accepted: 30_000, seconds: 60, postMs: 20, e2eMs: 400 });
     const result = analyze(input({ load, outcomes }));
