@@ -119,7 +119,7 @@ export const DEFAULT_DURATION_SECONDS = 60;
 export const DEFAULT_WARMUP_DOCS = 200;
 /**
  * reference warms each server with a round's worth: after 200, ingestd's first measured round was
- * the lowest of the four in 10 of 11 runs (67-87% against medians of 72-99%), still warming up.
+ * the lowest of the four in 13 of 16 runs (67-87% against medians of 72-99%), still warming up.
  */
 export const REFERENCE_WARMUP_DOCS = 2000;
 export const DEFAULT_BATCH_SIZE = 100;

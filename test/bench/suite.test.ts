@@ -43,7 +43,10 @@ describe('suiteSteps', () => {
     expect(steps.find((step) => step.label === 'reference')?.options).toMatchObject({
       target: 'up',
       apiNodes: 1,
+      warmupDocs: 2000,
     });
+    // The other steps keep the usual warm-up.
+    expect(steps.find((step) => step.label === 'single')?.options.warmupDocs).toBe(200);
   });
 
   it('refuses --url and --docs', () => {
