@@ -8,7 +8,7 @@ export interface ApiNode {
   url: string;
   /**
    * /ready turns 503, the listener closes, in-flight requests finish, enqueues under way reach
-   * Redis, pools close. Safe to call twice.
+   * Redis (or are left to the sweeper), pools close. Safe to call twice.
    */
   close(): Promise<void>;
 }
