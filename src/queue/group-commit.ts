@@ -88,7 +88,7 @@ export class GroupCommit {
       document.contentText === undefined ||
       document.content.length > GROUPED_DOCUMENT_MAX_BYTES;
     if (alone) {
-      return this.handoff.commit([document]).then(([outcome]) => outcome as VersionOutcome);
+      return this.handoff.commitOne(document);
     }
     return new Promise((resolve, reject) => {
       this.waiting.push({ arrived: performance.now(), document, resolve, reject });
@@ -150,9 +150,7 @@ export class GroupCommit {
         // each on its own so only a bad one fails.
         await Promise.all(
           group.map((waiting) =>
-            this.handoff
-              .commit([waiting.document])
-              .then(([outcome]) => waiting.resolve(outcome as VersionOutcome), waiting.reject),
+            this.handoff.commitOne(waiting.document).then(waiting.resolve, waiting.reject),
           ),
         );
         return;

@@ -83,6 +83,12 @@ export class Handoff {
     return documents.map((d) => outcomes.get(d) as VersionOutcome);
   }
 
+  /** Commits one document (see commit). */
+  async commitOne(document: NewDocument): Promise<VersionOutcome> {
+    const [outcome] = await this.commit([document]);
+    return outcome as VersionOutcome;
+  }
+
   /** Resolves once no enqueue is under way (each ends within the queue's enqueue timeout). */
   async settled(): Promise<void> {
     while (this.enqueues.size > 0) await Promise.all(this.enqueues);
@@ -91,18 +97,17 @@ export class Handoff {
   /** Starts the enqueue; the promise resolves when it is done or left to the sweeper, never rejects. */
   private enqueueBehind(jobs: PlannedJob[]): Promise<void> {
     if (jobs.length === 0) return Promise.resolve();
-    const versions = jobs.reduce((sum, job) => sum + job.versions.length, 0);
     const enqueue = this.deps.queue
       .enqueuePlanned(jobs)
-      .catch((error: unknown) => this.enqueueFailed(error, versions))
+      .catch((error: unknown) => this.enqueueFailed(error, jobs))
       .catch(() => {}) // a throwing logger must not turn into an unhandled rejection
       .finally(() => this.enqueues.delete(enqueue));
     this.enqueues.add(enqueue);
     return enqueue;
   }
 
-  private enqueueFailed(error: unknown, versions: number): void {
-    this.deps.metrics.enqueueFailures.inc(versions);
+  private enqueueFailed(error: unknown, jobs: readonly PlannedJob[]): void {
+    this.deps.metrics.enqueueFailures.inc(jobs.reduce((versions, job) => versions + job.versions.length, 0));
     // One line every few seconds is enough during an outage; the counter has the total.
     if (Date.now() - lastEnqueueWarning > 5_000) {
       lastEnqueueWarning = Date.now();
